@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/status"
+
+	"github.com/batonhq/baton/pkg/client"
+)
+
+// ctlOpts are the flags every ctl command shares.
+type ctlOpts struct {
+	endpoints string
+	rootPath  string
+	timeout   time.Duration
+	output    string
+}
+
+func newCtlCmd() *cobra.Command {
+	o := &ctlOpts{}
+	ctl := &cobra.Command{
+		Use:   "ctl",
+		Short: "Inspect and use a running Baton cluster",
+	}
+	pf := ctl.PersistentFlags()
+	pf.StringVar(&o.endpoints, "etcd", "",
+		"etcd endpoints, comma separated (default $ETCD_ENDPOINTS, else 127.0.0.1:2379)")
+	pf.StringVar(&o.rootPath, "root-path", "",
+		"etcd root path (default $BATON_ETCD_ROOTPATH, else by-dev)")
+	pf.DurationVar(&o.timeout, "timeout", 30*time.Second,
+		"how long to keep trying, across a failover")
+	pf.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	ctl.AddCommand(newStatusCmd(o), newTSOCmd(o), newIDCmd(o), newCollectionCmd(o))
+	return ctl
+}
+
+func (o *ctlOpts) check() error {
+	if o.output != "table" && o.output != "json" {
+		return fmt.Errorf("-o %q: use table or json", o.output)
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %v: must be positive", o.timeout)
+	}
+	return nil
+}
+
+func (o *ctlOpts) endpointList() []string {
+	raw := o.endpoints
+	if raw == "" {
+		raw = os.Getenv("ETCD_ENDPOINTS")
+	}
+	if raw == "" {
+		raw = "127.0.0.1:2379"
+	}
+	var eps []string
+	for _, e := range strings.Split(raw, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			eps = append(eps, e)
+		}
+	}
+	return eps
+}
+
+func (o *ctlOpts) root() string {
+	if o.rootPath != "" {
+		return o.rootPath
+	}
+	if v := os.Getenv("BATON_ETCD_ROOTPATH"); v != "" {
+		return v
+	}
+	return "by-dev"
+}
+
+// etcd returns a client; the caller closes it.
+func (o *ctlOpts) etcd() (*clientv3.Client, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	eps := o.endpointList()
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   eps,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd at %s: %w; check --etcd or ETCD_ENDPOINTS",
+			strings.Join(eps, ","), err)
+	}
+	return cli, nil
+}
+
+// withRootCoord runs fn with a client of the active rootcoord.
+func (o *ctlOpts) withRootCoord(cmd *cobra.Command, fn func(context.Context, *client.Client) error) error {
+	cli, err := o.etcd()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	rc := client.New(cli, o.root())
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	defer cancel()
+	return o.explain(fn(ctx, rc))
+}
+
+// explain turns an error into one line that says what to do.
+func (o *ctlOpts) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok {
+		return errors.New(st.Message())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer from an active rootcoord within %v (etcd %s, root path %q): "+
+			"%v; is a rootcoord running?", o.timeout, strings.Join(o.endpointList(), ","),
+			o.root(), err)
+	}
+	return err
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,77 @@
+package coord
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	batonv1 "github.com/batonhq/baton/api/baton/v1"
+)
+
+// ServerIDHeader is the metadata key in which a client names the server ID
+// it expects to reach.
+const ServerIDHeader = "baton-server-id"
+
+// unaryGate admits calls to gated services only through the gate.
+func (s *Server) unaryGate(
+	ctx context.Context,
+	req any,
+	info *grpc.UnaryServerInfo,
+	handler grpc.UnaryHandler,
+) (any, error) {
+	if !s.gated(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	if err := s.checkServerID(ctx); err != nil {
+		return nil, err
+	}
+	if s.gate.enter() == nil {
+		return nil, s.notActive("this " + s.role + " is not the active")
+	}
+	defer s.gate.leave()
+	return handler(ctx, req)
+}
+
+func (s *Server) gated(fullMethod string) bool {
+	svc, _, ok := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	return ok && s.gatedSvcs[svc]
+}
+
+func (s *Server) checkServerID(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get(ServerIDHeader)
+	if len(vals) == 0 {
+		return nil
+	}
+	want, err := strconv.ParseInt(vals[0], 10, 64)
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "metadata %s=%q is not a server ID",
+			ServerIDHeader, vals[0])
+	}
+	if own := int64(s.sess.ServerID()); want != own {
+		return s.notActive("this address now serves " + s.role + " server " +
+			strconv.FormatInt(own, 10) + ", not server " + vals[0])
+	}
+	return nil
+}
+
+// notActive builds an UNAVAILABLE status naming the active, if known.
+func (s *Server) notActive(msg string) error {
+	detail := &batonv1.NotActive{Role: s.role, ServerId: int64(s.sess.ServerID())}
+	if h, ok := s.member.Holder(); ok && h.Info.ServerID != s.sess.ServerID() {
+		detail.ActiveServerId = int64(h.Info.ServerID)
+		detail.ActiveAddress = h.Info.Address
+		msg += "; the active is server " + strconv.FormatInt(detail.ActiveServerId, 10) +
+			" at " + detail.ActiveAddress
+	}
+	st, err := status.New(codes.Unavailable, msg).WithDetails(detail)
+	if err != nil {
+		return status.Error(codes.Unavailable, msg)
+	}
+	return st.Err()
+}

@@ -1,0 +1,90 @@
+package rootcoord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/batonhq/baton/pkg/election"
+)
+
+const (
+	// MaxIDCount is the largest count one AllocID may ask for.
+	MaxIDCount = 1 << 20
+	// idBatch is how many IDs beyond a request are reserved per save.
+	idBatch = 10000
+	// firstID is the first ID of a fresh cluster.
+	firstID = 1
+)
+
+var errNotActive = errors.New("rootcoord: not active")
+
+// IDAllocator hands out unique int64 IDs for one term.
+type IDAllocator struct {
+	key string
+
+	mu struct {
+		sync.Mutex
+		term *election.Term
+		next int64 // next ID to hand out
+		end  int64 // saved end: IDs below it may be handed out
+	}
+}
+
+// NewIDAllocator returns an allocator that persists its range end at key.
+func NewIDAllocator(key string) *IDAllocator { return &IDAllocator{key: key} }
+
+// Activate loads the saved end and starts there.
+func (a *IDAllocator) Activate(ctx context.Context, kv clientv3.KV, term *election.Term) error {
+	resp, err := kv.Get(ctx, a.key)
+	if err != nil {
+		return fmt.Errorf("rootcoord: read ID allocator at %s: %w", a.key, err)
+	}
+	end := int64(firstID)
+	if len(resp.Kvs) == 1 {
+		v, perr := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
+		if perr != nil || v < firstID {
+			return fmt.Errorf("%w: ID allocator end at %s is %q, not a positive integer; "+
+				"set it above every ID issued", ErrCorruptState, a.key, resp.Kvs[0].Value)
+		}
+		end = v
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mu.term, a.mu.next, a.mu.end = term, end, end
+	return nil
+}
+
+// Deactivate forgets the term; Alloc fails until the next Activate.
+func (a *IDAllocator) Deactivate() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mu.term = nil
+}
+
+// Alloc returns the first of count consecutive unused IDs.
+func (a *IDAllocator) Alloc(ctx context.Context, count int64) (int64, error) {
+	if count < 1 || count > MaxIDCount {
+		return 0, fmt.Errorf("%w: ID count %d; ask for 1 to %d", ErrBadCount, count, MaxIDCount)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mu.term == nil {
+		return 0, errNotActive
+	}
+	if a.mu.next+count > a.mu.end {
+		end := a.mu.next + count + idBatch
+		op := clientv3.OpPut(a.key, strconv.FormatInt(end, 10))
+		if _, err := a.mu.term.Txn(ctx, nil, op); err != nil {
+			return 0, fmt.Errorf("rootcoord: save ID range end: %w", err)
+		}
+		a.mu.end = end
+	}
+	first := a.mu.next
+	a.mu.next += count
+	return first, nil
+}

@@ -1,0 +1,251 @@
+package rootcoord
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/pkg/election"
+)
+
+// tickEvery is how often the active checks whether the TSO bound needs
+// extending.
+const tickEvery = 50 * time.Millisecond
+
+// Keys returns the etcd keys of the root coordinator under rootPath.
+func Keys(rootPath string) (tso, id, catalogPrefix string) {
+	base := path.Join(rootPath, "meta", "root-coord")
+	return base + "/tso", base + "/id", base + "/collection/"
+}
+
+// RootCoord is the root coordinator role. Only the coordinator server calls
+// its business methods while the member is ACTIVE; it enforces that with a
+// gate, so the methods themselves only check for a missing term.
+type RootCoord struct {
+	batonv1.UnimplementedRootCoordServer
+
+	kv      clientv3.KV
+	log     *slog.Logger
+	tso     *TSO
+	ids     *IDAllocator
+	catalog *Catalog
+
+	mu struct {
+		sync.Mutex
+		stop context.CancelFunc
+		wg   *sync.WaitGroup
+	}
+}
+
+// New returns a root coordinator storing its state under rootPath.
+func New(kv clientv3.KV, rootPath string, log *slog.Logger) *RootCoord {
+	tsoKey, idKey, catPrefix := Keys(rootPath)
+	return &RootCoord{
+		kv:      kv,
+		log:     log,
+		tso:     NewTSO(tsoKey),
+		ids:     NewIDAllocator(idKey),
+		catalog: NewCatalog(catPrefix),
+	}
+}
+
+// Register adds the RootCoord service to s.
+func (r *RootCoord) Register(s grpc.ServiceRegistrar) {
+	batonv1.RegisterRootCoordServer(s, r)
+}
+
+// GatedServices lists the services only the active answers.
+func (r *RootCoord) GatedServices() []string {
+	return []string{batonv1.RootCoord_ServiceDesc.ServiceName}
+}
+
+// Activate loads allocator state and the catalog, saves a new TSO bound
+// under term and starts extending it in the background.
+func (r *RootCoord) Activate(ctx context.Context, term *election.Term) error {
+	start := time.Now()
+	if err := r.ids.Activate(ctx, r.kv, term); err != nil {
+		return err
+	}
+	if err := r.catalog.Activate(ctx, r.kv, term); err != nil {
+		return err
+	}
+	if err := r.tso.Activate(ctx, r.kv, term); err != nil {
+		return err
+	}
+
+	tctx, cancel := context.WithCancel(context.Background())
+	wg := &sync.WaitGroup{}
+	wg.Add(1)
+	go r.tickTSO(tctx, wg, term)
+	r.mu.Lock()
+	r.mu.stop, r.mu.wg = cancel, wg
+	r.mu.Unlock()
+	r.log.Info("rootcoord state loaded", "epoch", term.Epoch(),
+		"collections", r.catalog.Len(), "took", time.Since(start))
+	return nil
+}
+
+// Deactivate stops the background work and forgets the term.
+func (r *RootCoord) Deactivate(reason error) {
+	r.mu.Lock()
+	stop, wg := r.mu.stop, r.mu.wg
+	r.mu.stop, r.mu.wg = nil, nil
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+		wg.Wait()
+	}
+	r.tso.Deactivate()
+	r.ids.Deactivate()
+	r.catalog.Deactivate()
+}
+
+func (r *RootCoord) tickTSO(ctx context.Context, wg *sync.WaitGroup, term *election.Term) {
+	defer wg.Done()
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-term.Done():
+			return
+		case <-t.C:
+		}
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := r.tso.Tick(tctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("extending the TSO bound failed", "epoch", term.Epoch(), "err", err)
+		}
+		cancel()
+	}
+}
+
+// AllocTimestamp implements batonv1.RootCoordServer.
+func (r *RootCoord) AllocTimestamp(
+	ctx context.Context,
+	req *batonv1.AllocTimestampRequest,
+) (*batonv1.AllocTimestampResponse, error) {
+	ts, err := r.tso.Alloc(ctx, int64(req.GetCount()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &batonv1.AllocTimestampResponse{Timestamp: ts, Count: req.GetCount()}, nil
+}
+
+// AllocID implements batonv1.RootCoordServer.
+func (r *RootCoord) AllocID(
+	ctx context.Context,
+	req *batonv1.AllocIDRequest,
+) (*batonv1.AllocIDResponse, error) {
+	first, err := r.ids.Alloc(ctx, int64(req.GetCount()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &batonv1.AllocIDResponse{First: first, Count: req.GetCount()}, nil
+}
+
+// CreateCollection implements batonv1.RootCoordServer.
+func (r *RootCoord) CreateCollection(
+	ctx context.Context,
+	req *batonv1.CreateCollectionRequest,
+) (*batonv1.CreateCollectionResponse, error) {
+	if err := ValidateCollection(req); err != nil {
+		return nil, toStatus(err)
+	}
+	if r.catalog.Has(req.GetName()) {
+		return nil, status.Errorf(codes.AlreadyExists, "collection %q already exists", req.GetName())
+	}
+	id, err := r.ids.Alloc(ctx, 1)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	ts, err := r.tso.Alloc(ctx, 1)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	coll := &batonv1.Collection{
+		Id:              id,
+		Name:            req.GetName(),
+		Description:     req.GetDescription(),
+		Fields:          req.GetFields(),
+		CreateTimestamp: ts,
+	}
+	if err := r.catalog.Create(ctx, coll); err != nil {
+		return nil, toStatus(err)
+	}
+	r.log.Info("collection created", "collection", coll.GetName(), "collectionID", id)
+	return &batonv1.CreateCollectionResponse{Collection: coll}, nil
+}
+
+// DropCollection implements batonv1.RootCoordServer.
+func (r *RootCoord) DropCollection(
+	ctx context.Context,
+	req *batonv1.DropCollectionRequest,
+) (*batonv1.DropCollectionResponse, error) {
+	if err := ValidateName("collection", req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
+	if err := r.catalog.Drop(ctx, req.GetName()); err != nil {
+		return nil, toStatus(err)
+	}
+	r.log.Info("collection dropped", "collection", req.GetName())
+	return &batonv1.DropCollectionResponse{}, nil
+}
+
+// DescribeCollection implements batonv1.RootCoordServer.
+func (r *RootCoord) DescribeCollection(
+	_ context.Context,
+	req *batonv1.DescribeCollectionRequest,
+) (*batonv1.DescribeCollectionResponse, error) {
+	coll, err := r.catalog.Describe(req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &batonv1.DescribeCollectionResponse{Collection: coll}, nil
+}
+
+// ListCollections implements batonv1.RootCoordServer.
+func (r *RootCoord) ListCollections(
+	_ context.Context,
+	_ *batonv1.ListCollectionsRequest,
+) (*batonv1.ListCollectionsResponse, error) {
+	colls, err := r.catalog.List()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &batonv1.ListCollectionsResponse{Collections: colls}, nil
+}
+
+// toStatus maps an error to a gRPC status with a fitting code.
+func toStatus(err error) error {
+	code := codes.Internal
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrBadCount):
+		code = codes.InvalidArgument
+	case errors.Is(err, ErrExists):
+		code = codes.AlreadyExists
+	case errors.Is(err, ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, errNotActive), errors.Is(err, election.ErrFenced),
+		errors.Is(err, election.ErrLeaseLost), errors.Is(err, election.ErrDeposed):
+		code = codes.Unavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, ErrCorruptState):
+		code = codes.DataLoss
+	default:
+		code = codes.Unavailable
+	}
+	return status.Error(code, err.Error())
+}

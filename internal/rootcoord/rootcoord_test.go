@@ -1,0 +1,263 @@
+package rootcoord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/internal/etcdtest"
+	"github.com/batonhq/baton/pkg/election"
+	"github.com/batonhq/baton/pkg/session"
+)
+
+const testRoot = "test-root"
+
+// activeRC registers a session, wins the rootcoord role and activates a
+// RootCoord on it.
+func activeRC(t *testing.T, cli *clientv3.Client) (*RootCoord, *session.Session, *election.Term) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := session.New(ctx, cli, testRoot, "rootcoord", "127.0.0.1:1", session.WithTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	term, h, err := election.NewCandidate(s, nil).Campaign(ctx)
+	if err != nil || term == nil {
+		t.Fatalf("campaign: term=%v holder=%+v err=%v", term, h, err)
+	}
+	t.Cleanup(func() { term.End(nil) })
+	rc := New(cli, testRoot, slog.New(slog.DiscardHandler))
+	if err := rc.Activate(ctx, term); err != nil {
+		t.Fatalf("activate: %v", err)
+	}
+	t.Cleanup(func() { rc.Deactivate(nil) })
+	return rc, s, term
+}
+
+// crash ends rc's term the way a kill -9 would: the lease is revoked, so
+// etcd deletes the ACTIVE key, and nothing is cleaned up in process.
+func crash(t *testing.T, rc *RootCoord, s *session.Session, term *election.Term) {
+	t.Helper()
+	lease, _ := s.Lease()
+	if _, err := s.Client().Revoke(context.Background(), lease); err != nil {
+		t.Fatal(err)
+	}
+	term.End(errors.New("crash"))
+	rc.Deactivate(nil)
+}
+
+func TestTSONeverGoesBackAcrossRestarts(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	var last uint64
+	for round := range 5 {
+		rc, s, term := activeRC(t, c.Client)
+		for i := range 200 {
+			resp, err := rc.AllocTimestamp(ctx, &batonv1.AllocTimestampRequest{Count: uint32(1 + i%7)})
+			if err != nil {
+				t.Fatalf("round %d alloc %d: %v", round, i, err)
+			}
+			if resp.Timestamp <= last {
+				t.Fatalf("round %d: timestamp %d is not above the previous %d", round, resp.Timestamp, last)
+			}
+			last = resp.Timestamp + uint64(resp.Count) - 1
+		}
+		crash(t, rc, s, term)
+	}
+}
+
+func TestTSOStartsAboveSavedBoundWhenClockIsBehind(t *testing.T) {
+	c := etcdtest.Start(t)
+	tsoKey, _, _ := Keys(testRoot)
+	future := time.Now().Add(time.Hour).UnixMilli()
+	if _, err := c.Client.Put(context.Background(), tsoKey, fmt.Sprint(future)); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, _ := activeRC(t, c.Client)
+	ts, err := rc.tso.Alloc(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phys, _ := ParseTS(ts); phys.UnixMilli() < future {
+		t.Fatalf("first timestamp at %v, below the saved bound %d", phys, future)
+	}
+}
+
+func TestTSORefusesCorruptOrUnreadableBound(t *testing.T) {
+	c := etcdtest.Start(t)
+	tsoKey, _, _ := Keys(testRoot)
+	if _, err := c.Client.Put(context.Background(), tsoKey, "not-a-number"); err != nil {
+		t.Fatal(err)
+	}
+	tso := NewTSO(tsoKey)
+	err := tso.Activate(context.Background(), c.Client, nil)
+	if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), tsoKey) {
+		t.Fatalf("corrupt bound: got %v, want ErrCorruptState naming %s", err, tsoKey)
+	}
+
+	// A failed read is an error, never a fresh start.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tso.Activate(ctx, c.Client, nil); err == nil {
+		t.Fatal("activation with a failed read of the bound succeeded")
+	}
+	if _, err := tso.Alloc(context.Background(), 1); err == nil {
+		t.Fatal("a TSO that failed to activate issued a timestamp")
+	}
+}
+
+func TestTSOCountLimits(t *testing.T) {
+	c := etcdtest.Start(t)
+	rc, _, _ := activeRC(t, c.Client)
+	for _, n := range []int64{0, -1, MaxTimestampCount + 1} {
+		if _, err := rc.tso.Alloc(context.Background(), n); !errors.Is(err, ErrBadCount) {
+			t.Errorf("count %d: got %v, want ErrBadCount", n, err)
+		}
+	}
+	a, err := rc.tso.Alloc(context.Background(), MaxTimestampCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rc.tso.Alloc(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b < a+MaxTimestampCount {
+		t.Fatalf("full logical range %d then %d overlap", a, b)
+	}
+}
+
+func TestIDRangesNeverOverlap(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	type rng struct{ first, n int64 }
+	var got []rng
+	for round := range 4 {
+		rc, s, term := activeRC(t, c.Client)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					n := int64(1 + (g*50+i)%3000)
+					first, err := rc.ids.Alloc(ctx, n)
+					if err != nil {
+						t.Errorf("round %d: %v", round, err)
+						return
+					}
+					mu.Lock()
+					got = append(got, rng{first, n})
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		crash(t, rc, s, term)
+	}
+	seen := map[int64]bool{}
+	for _, r := range got {
+		for id := r.first; id < r.first+r.n; id++ {
+			if seen[id] {
+				t.Fatalf("ID %d handed out twice", id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+func TestDeposedActiveCannotWrite(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	old, s, term := activeRC(t, c.Client)
+
+	// Someone deletes the ACTIVE key (as an operator or a lapse would) and
+	// a new active takes over.
+	if _, err := c.Client.Delete(ctx, s.Keys().Active("rootcoord")); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, _ := activeRC(t, c.Client)
+
+	_, err := old.CreateCollection(ctx, collReq("from_old"))
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("deposed create: got %v, want UNAVAILABLE", err)
+	}
+	if !errors.Is(term.Err(), election.ErrFenced) && !errors.Is(term.Err(), election.ErrDeposed) {
+		t.Fatalf("deposed term ended with %v", term.Err())
+	}
+	if _, err := fresh.DescribeCollection(ctx, &batonv1.DescribeCollectionRequest{Name: "from_old"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("the deposed active's collection exists: %v", err)
+	}
+}
+
+func collReq(name string) *batonv1.CreateCollectionRequest {
+	return &batonv1.CreateCollectionRequest{Name: name, Fields: []*batonv1.FieldSchema{
+		{Name: "id", Type: batonv1.FieldType_FIELD_TYPE_INT64, PrimaryKey: true},
+		{Name: "v", Type: batonv1.FieldType_FIELD_TYPE_FLOAT_VECTOR, Dim: 8},
+	}}
+}
+
+func TestCatalogSurvivesTakeover(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	rc, s, term := activeRC(t, c.Client)
+	want := map[string]int64{}
+	for i := range 20 {
+		resp, err := rc.CreateCollection(ctx, collReq(fmt.Sprintf("c%02d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[resp.Collection.Name] = resp.Collection.Id
+	}
+	if _, err := rc.DropCollection(ctx, &batonv1.DropCollectionRequest{Name: "c07"}); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "c07")
+	if _, err := rc.CreateCollection(ctx, collReq("c03")); status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	crash(t, rc, s, term)
+
+	next, _, _ := activeRC(t, c.Client)
+	list, err := next.ListCollections(ctx, &batonv1.ListCollectionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Collections) != len(want) {
+		t.Fatalf("after takeover %d collections, want %d", len(list.Collections), len(want))
+	}
+	for _, coll := range list.Collections {
+		if want[coll.Name] != coll.Id {
+			t.Errorf("collection %s has ID %d, want %d", coll.Name, coll.Id, want[coll.Name])
+		}
+	}
+	if _, err := next.DropCollection(ctx, &batonv1.DropCollectionRequest{Name: "c07"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("drop of a dropped collection: %v", err)
+	}
+}
+
+func TestCorruptCatalogEntryStopsActivation(t *testing.T) {
+	c := etcdtest.Start(t)
+	_, _, prefix := Keys(testRoot)
+	if _, err := c.Client.Put(context.Background(), prefix+"broken", "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	cat := NewCatalog(prefix)
+	err := cat.Activate(context.Background(), c.Client, nil)
+	if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), prefix+"broken") {
+		t.Fatalf("got %v, want ErrCorruptState naming the key", err)
+	}
+}

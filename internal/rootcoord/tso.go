@@ -1,0 +1,188 @@
+package rootcoord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/batonhq/baton/pkg/election"
+)
+
+const (
+	// LogicalBits is the width of the logical part of a timestamp.
+	LogicalBits = 18
+	// MaxTimestampCount is the largest count one AllocTimestamp may ask.
+	MaxTimestampCount = 1 << LogicalBits
+	logicalMask       = 1<<LogicalBits - 1
+
+	// tsoWindow is how far ahead of the clock the saved bound is kept.
+	tsoWindow = 3 * time.Second
+)
+
+// Errors of the root coordinator.
+var (
+	// ErrCorruptState is returned when persisted allocator state cannot be
+	// parsed.
+	ErrCorruptState = errors.New("rootcoord: corrupt persisted state")
+	// ErrBadCount is returned for a count outside the allowed range.
+	ErrBadCount = errors.New("rootcoord: bad count")
+)
+
+// ComposeTS builds a hybrid timestamp.
+func ComposeTS(physicalMs, logical int64) uint64 {
+	return uint64(physicalMs)<<LogicalBits | uint64(logical&logicalMask)
+}
+
+// ParseTS splits a hybrid timestamp into wall time and logical counter.
+func ParseTS(ts uint64) (time.Time, int64) {
+	return time.UnixMilli(int64(ts >> LogicalBits)), int64(ts & logicalMask)
+}
+
+// TSO issues hybrid timestamps for one term.
+type TSO struct {
+	key string
+	now func() time.Time
+
+	// persistMu serialises writes of the bound.
+	persistMu sync.Mutex
+	mu        struct {
+		sync.Mutex
+		term     *election.Term
+		physical int64 // ms of the last issued timestamp
+		logical  int64 // next logical value at physical
+		bound    int64 // saved bound: issued physical < bound
+	}
+}
+
+// NewTSO returns a TSO that persists its bound at key.
+func NewTSO(key string) *TSO {
+	return &TSO{key: key, now: time.Now}
+}
+
+// loadBound reads the saved bound: 0 when absent, an error when the read
+// fails or the value is corrupt.
+func loadBound(ctx context.Context, kv clientv3.KV, key string) (int64, error) {
+	resp, err := kv.Get(ctx, key)
+	if err != nil {
+		return 0, fmt.Errorf("rootcoord: read TSO bound at %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%w: TSO bound at %s is %q, not a positive integer of "+
+			"milliseconds; restore it from a backup or set it above every timestamp issued",
+			ErrCorruptState, key, resp.Kvs[0].Value)
+	}
+	return v, nil
+}
+
+// Activate loads the saved bound, starts at or above it and saves a new
+// bound under term before any timestamp is issued.
+func (t *TSO) Activate(ctx context.Context, kv clientv3.KV, term *election.Term) error {
+	saved, err := loadBound(ctx, kv, t.key)
+	if err != nil {
+		return err
+	}
+	start := max(t.now().UnixMilli(), saved)
+	t.mu.Lock()
+	t.mu.term = term
+	t.mu.physical = start
+	t.mu.logical = 0
+	t.mu.bound = 0
+	t.mu.Unlock()
+	return t.extend(ctx, start+tsoWindow.Milliseconds())
+}
+
+// Deactivate forgets the term; Alloc fails until the next Activate.
+func (t *TSO) Deactivate() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mu.term = nil
+	t.mu.bound = 0
+}
+
+// extend saves bound (if higher than the saved one) with a fenced write.
+func (t *TSO) extend(ctx context.Context, bound int64) error {
+	t.persistMu.Lock()
+	defer t.persistMu.Unlock()
+	t.mu.Lock()
+	term, cur := t.mu.term, t.mu.bound
+	t.mu.Unlock()
+	if term == nil {
+		return errNotActive
+	}
+	if bound <= cur {
+		return nil
+	}
+	op := clientv3.OpPut(t.key, strconv.FormatInt(bound, 10))
+	if _, err := term.Txn(ctx, nil, op); err != nil {
+		return fmt.Errorf("rootcoord: save TSO bound: %w", err)
+	}
+	t.mu.Lock()
+	if t.mu.term == term {
+		t.mu.bound = max(t.mu.bound, bound)
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+// Tick extends the bound when less than two thirds of the window is left.
+// The server calls it every 50 ms while active.
+func (t *TSO) Tick(ctx context.Context) error {
+	now := t.now().UnixMilli()
+	t.mu.Lock()
+	need := t.mu.term != nil && t.mu.bound-now < tsoWindow.Milliseconds()*2/3
+	t.mu.Unlock()
+	if !need {
+		return nil
+	}
+	return t.extend(ctx, now+tsoWindow.Milliseconds())
+}
+
+// Alloc returns the first of count consecutive timestamps.
+func (t *TSO) Alloc(ctx context.Context, count int64) (uint64, error) {
+	if count < 1 || count > MaxTimestampCount {
+		return 0, fmt.Errorf("%w: timestamp count %d; ask for 1 to %d", ErrBadCount, count,
+			MaxTimestampCount)
+	}
+	for range 3 {
+		ts, need, err := t.tryAlloc(count)
+		if err != nil || need == 0 {
+			return ts, err
+		}
+		// The clock caught up with the saved bound: save a new one first.
+		if err := t.extend(ctx, need+tsoWindow.Milliseconds()); err != nil {
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("rootcoord: TSO bound could not keep up with the clock")
+}
+
+// tryAlloc issues timestamps if the bound allows; otherwise it returns the
+// physical time that the bound must exceed.
+func (t *TSO) tryAlloc(count int64) (ts uint64, need int64, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.mu.term == nil {
+		return 0, 0, errNotActive
+	}
+	phys, logical := t.mu.physical, t.mu.logical
+	if now := t.now().UnixMilli(); now > phys {
+		phys, logical = now, 0
+	}
+	if logical+count > MaxTimestampCount {
+		phys, logical = phys+1, 0
+	}
+	if phys >= t.mu.bound {
+		return 0, phys, nil
+	}
+	t.mu.physical, t.mu.logical = phys, logical+count
+	return ComposeTS(phys, logical), 0, nil
+}

@@ -1,0 +1,234 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/internal/backoff"
+	"github.com/batonhq/baton/pkg/election"
+	"github.com/batonhq/baton/pkg/session"
+)
+
+// ErrNoActive is returned when the role has no active and the context
+// ended while waiting for one.
+var ErrNoActive = errors.New("client: no active rootcoord")
+
+// ServerIDHeader is the metadata key carrying the expected server ID.
+const ServerIDHeader = "baton-server-id"
+
+const role = "rootcoord"
+
+// Client calls the active rootcoord. It is safe for concurrent use.
+type Client struct {
+	etcd    *clientv3.Client
+	key     string
+	attempt time.Duration
+
+	mu struct {
+		sync.Mutex
+		conn   *grpc.ClientConn
+		holder election.Holder
+	}
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithAttemptTimeout bounds one attempt of a call (default 5 s), so a hung
+// active does not use up the whole context of the call.
+func WithAttemptTimeout(d time.Duration) Option { return func(c *Client) { c.attempt = d } }
+
+// New returns a client that finds the active through etcd under rootPath.
+func New(etcd *clientv3.Client, rootPath string, opts ...Option) *Client {
+	c := &Client{etcd: etcd, key: session.NewKeys(rootPath).Active(role), attempt: 5 * time.Second}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Close closes the gRPC connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.conn == nil {
+		return nil
+	}
+	err := c.mu.conn.Close()
+	c.mu.conn = nil
+	return err
+}
+
+// Active returns the active the client is talking to, looking it up if
+// needed.
+func (c *Client) Active(ctx context.Context) (election.Holder, error) {
+	_, h, err := c.connect(ctx)
+	return h, err
+}
+
+// connect returns a connection to the active, dialling if needed.
+func (c *Client) connect(ctx context.Context) (*grpc.ClientConn, election.Holder, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.conn != nil {
+		return c.mu.conn, c.mu.holder, nil
+	}
+	h, ok, err := election.ReadHolder(ctx, c.etcd, c.key)
+	if err != nil {
+		return nil, election.Holder{}, err
+	}
+	if !ok {
+		return nil, election.Holder{}, ErrNoActive
+	}
+	conn, err := grpc.NewClient(h.Info.Address,
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, election.Holder{}, fmt.Errorf("client: dial %s: %w", h.Info.Address, err)
+	}
+	c.mu.conn, c.mu.holder = conn, h
+	return conn, h, nil
+}
+
+// forget drops the connection to conn's active so the next call looks the
+// active up again.
+func (c *Client) forget(conn *grpc.ClientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.conn == conn {
+		_ = c.mu.conn.Close()
+		c.mu.conn = nil
+	}
+}
+
+// call runs fn against the active, retrying across failovers until ctx
+// ends.
+func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.RootCoordClient) error) error {
+	b := backoff.New()
+	var last error
+	for {
+		conn, h, err := c.connect(ctx)
+		if err == nil {
+			cctx := metadata.AppendToOutgoingContext(ctx, ServerIDHeader,
+				strconv.FormatInt(int64(h.Info.ServerID), 10))
+			actx, cancel := context.WithTimeout(cctx, c.attempt)
+			err = fn(actx, batonv1.NewRootCoordClient(conn))
+			cancel()
+			attemptTimedOut := ctx.Err() == nil && status.Code(err) == codes.DeadlineExceeded
+			if err == nil || !(retryable(err) || attemptTimedOut) {
+				return err
+			}
+			c.forget(conn)
+		}
+		last = err
+		if werr := b.Wait(ctx); werr != nil {
+			return fmt.Errorf("%w (last error: %v)", werr, last)
+		}
+	}
+}
+
+// retryable reports whether err means "try the active again, maybe
+// another one".
+func retryable(err error) bool {
+	if errors.Is(err, ErrNoActive) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		// etcd read errors while looking the active up.
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+			!errors.Is(err, election.ErrCorruptActive)
+	}
+	return st.Code() == codes.Unavailable
+}
+
+// NotActiveDetail returns the NotActive detail of err, if any.
+func NotActiveDetail(err error) (*batonv1.NotActive, bool) {
+	st, ok := status.FromError(err)
+	if !ok {
+		return nil, false
+	}
+	for _, d := range st.Details() {
+		if na, ok := d.(*batonv1.NotActive); ok {
+			return na, true
+		}
+	}
+	return nil, false
+}
+
+// AllocTimestamp returns the first of count timestamps.
+func (c *Client) AllocTimestamp(ctx context.Context, count uint32) (uint64, error) {
+	var ts uint64
+	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		resp, err := rc.AllocTimestamp(ctx, &batonv1.AllocTimestampRequest{Count: count})
+		ts = resp.GetTimestamp()
+		return err
+	})
+	return ts, err
+}
+
+// AllocID returns the first of count IDs.
+func (c *Client) AllocID(ctx context.Context, count uint32) (int64, error) {
+	var first int64
+	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		resp, err := rc.AllocID(ctx, &batonv1.AllocIDRequest{Count: count})
+		first = resp.GetFirst()
+		return err
+	})
+	return first, err
+}
+
+// CreateCollection creates a collection.
+func (c *Client) CreateCollection(
+	ctx context.Context,
+	req *batonv1.CreateCollectionRequest,
+) (*batonv1.Collection, error) {
+	var coll *batonv1.Collection
+	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		resp, err := rc.CreateCollection(ctx, req)
+		coll = resp.GetCollection()
+		return err
+	})
+	return coll, err
+}
+
+// DropCollection drops a collection.
+func (c *Client) DropCollection(ctx context.Context, name string) error {
+	return c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		_, err := rc.DropCollection(ctx, &batonv1.DropCollectionRequest{Name: name})
+		return err
+	})
+}
+
+// DescribeCollection describes a collection.
+func (c *Client) DescribeCollection(ctx context.Context, name string) (*batonv1.Collection, error) {
+	var coll *batonv1.Collection
+	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		resp, err := rc.DescribeCollection(ctx, &batonv1.DescribeCollectionRequest{Name: name})
+		coll = resp.GetCollection()
+		return err
+	})
+	return coll, err
+}
+
+// ListCollections lists all collections, ordered by name.
+func (c *Client) ListCollections(ctx context.Context) ([]*batonv1.Collection, error) {
+	var colls []*batonv1.Collection
+	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
+		resp, err := rc.ListCollections(ctx, &batonv1.ListCollectionsRequest{})
+		colls = resp.GetCollections()
+		return err
+	})
+	return colls, err
+}

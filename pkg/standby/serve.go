@@ -1,0 +1,131 @@
+package standby
+
+import (
+	"context"
+	"time"
+
+	"github.com/batonhq/baton/internal/backoff"
+	"github.com/batonhq/baton/pkg/election"
+)
+
+// serve runs one term: activate, serve until the term ends or ctx is
+// cancelled, then deactivate (and resign when stopping).
+func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.Time, b *backoff.Backoff) {
+	prev, _ := m.State()
+	m.mu.Lock()
+	m.mu.term = term
+	m.mu.holder = election.Holder{Info: m.s.Info(), Epoch: term.Epoch()}
+	m.mu.known = true
+	m.mu.Unlock()
+	m.setState(Activating)
+	defer func() {
+		m.mu.Lock()
+		m.mu.term = nil
+		m.mu.Unlock()
+	}()
+
+	// 1. Activation runs under a context that ends with the term.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-term.Done():
+			cancel()
+		case <-actx.Done():
+		}
+	}()
+	if err := m.h.Activate(actx, term); err != nil {
+		m.log.Error("activation failed, resigning", "role", m.role, "epoch", term.Epoch(), "err", err)
+		m.resign(term)
+		m.setState(Standby)
+		_ = b.Wait(ctx)
+		return
+	}
+
+	// 2. Serving.
+	m.setState(Active)
+	m.announce(prev, term, vacantAt)
+	select {
+	case <-term.Done():
+	case <-ctx.Done():
+	}
+
+	// 3. Stop serving before anything else, then give the role up.
+	reason := term.Err()
+	if ctx.Err() != nil {
+		m.setState(Stopping)
+		reason = election.ErrResigned
+	}
+	m.h.Deactivate(reason)
+	if ctx.Err() != nil {
+		m.resign(term)
+		m.log.Info("resigned", "role", m.role, "epoch", term.Epoch())
+		return
+	}
+	term.End(reason)
+	m.setState(Standby)
+	m.log.Warn("lost the active role", "role", m.role, "epoch", term.Epoch(), "reason", reason)
+}
+
+func (m *Member) announce(prev State, term *election.Term, vacantAt time.Time) {
+	took := time.Since(vacantAt)
+	if prev == Standby {
+		m.log.Info("switched from STANDBY to ACTIVE", "role", m.role,
+			"serverID", int64(m.s.ServerID()), "epoch", term.Epoch(), "took", took)
+		return
+	}
+	m.log.Info("became ACTIVE", "role", m.role, "serverID", int64(m.s.ServerID()),
+		"epoch", term.Epoch(), "took", took)
+}
+
+func (m *Member) resign(term *election.Term) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := term.Resign(ctx); err != nil {
+		m.log.Warn("resign failed; the lease will release the role", "role", m.role, "err", err)
+	}
+}
+
+// waitStandby waits as a STANDBY until the role is vacant (nil), the
+// session lease is lost (nil: the caller renews it) or ctx is done.
+func (m *Member) waitStandby(ctx context.Context, h election.Holder) error {
+	m.setState(Standby)
+	m.logStandby(h)
+	_, lost := m.s.Lease()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	vacant := make(chan error, 1)
+	changed := make(chan election.Holder, 1)
+	go func() {
+		vacant <- m.cand.WaitVacant(wctx, h, func(nh election.Holder) {
+			select {
+			case changed <- nh:
+			case <-wctx.Done():
+			}
+		})
+	}()
+	tick := time.NewTicker(m.every)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-vacant:
+			return err
+		case <-lost:
+			cancel()
+			<-vacant
+			return ctx.Err()
+		case nh := <-changed:
+			h = nh
+			m.setHolder(h, true)
+			m.logStandby(h)
+		case <-tick.C:
+			m.logStandby(h)
+		}
+	}
+}
+
+func (m *Member) logStandby(h election.Holder) {
+	m.log.Info(m.role+" is in STANDBY", "role", m.role, "serverID", int64(m.s.ServerID()),
+		"activeServerID", int64(h.Info.ServerID), "activeAddress", h.Info.Address,
+		"activeEpoch", h.Epoch)
+}
