@@ -152,6 +152,9 @@ func newRunStandaloneCmd() *cobra.Command {
 			}
 			defer srv.Close()
 			cfg.Etcd.Endpoints = []string{srv.Endpoint()}
+			fmt.Fprintf(os.Stderr, "baton standalone: embedded etcd at %s (data in %s); "+
+				"starting rootcoord :%d, datacoord :%d, querycoord :%d\n", srv.Endpoint(),
+				f.dataDir, cfg.RootCoord.Port, cfg.DataCoord.Port, cfg.QueryCoord.Port)
 			return runRoles(cmd.Context(), cfg, config.Roles())
 		},
 	}

@@ -432,7 +432,7 @@ func TestLoadFileErrors(t *testing.T) {
 			name:    "two documents",
 			yaml:    "log:\n  level: info\n---\nlog:\n  level: debug\n",
 			wantErr: ErrSyntax,
-			wantMsg: []string{"second document", "line 4"},
+			wantMsg: []string{"second document", "line 3"},
 		},
 		{
 			name:    "top level is a list",
@@ -567,5 +567,276 @@ func TestLoadValidates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, tc.run)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(c *Config)
+		wantMsg []string // nil means valid
+	}{
+		{name: "defaults", mutate: func(*Config) {}},
+		{
+			name: "accepted edge values",
+			mutate: func(c *Config) {
+				c.Etcd.Endpoints = []string{"h:1", "https://h:65535", "http://h", "unix:///run/e.sock"}
+				c.Common.SessionTTL = time.Hour
+				c.RootCoord.Address, c.RootCoord.Port = "::1", 65535
+				c.DataCoord.Port = 1
+			},
+		},
+		{name: "TTL at 1s", mutate: func(c *Config) { c.Common.SessionTTL = time.Second }},
+		{
+			name:    "no endpoints",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = nil },
+			wantMsg: []string{"etcd.endpoints is empty", "BATON_ETCD_ENDPOINTS"},
+		},
+		{
+			name:    "endpoint without a port",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = []string{"h:1", "nohost"} },
+			wantMsg: []string{`etcd.endpoints item 2 "nohost"`, "host:port or a URL"},
+		},
+		{
+			name:    "endpoint with a bad port",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = []string{"h:70000"} },
+			wantMsg: []string{"etcd.endpoints", "1..65535"},
+		},
+		{
+			name:    "endpoint with an unknown scheme",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = []string{"ftp://h:1"} },
+			wantMsg: []string{"etcd.endpoints", `scheme "ftp"`},
+		},
+		{
+			name:    "endpoint URL without a host",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = []string{"http://:2379"} },
+			wantMsg: []string{"etcd.endpoints", "has no host"},
+		},
+		{
+			name:    "endpoint with a space",
+			mutate:  func(c *Config) { c.Etcd.Endpoints = []string{"a b:1"} },
+			wantMsg: []string{"etcd.endpoints", "spaces"},
+		},
+		{
+			name:    "empty rootPath",
+			mutate:  func(c *Config) { c.Etcd.RootPath = "" },
+			wantMsg: []string{"etcd.rootPath", "is empty"},
+		},
+		{
+			name:    "rootPath with a leading slash",
+			mutate:  func(c *Config) { c.Etcd.RootPath = "/by-dev" },
+			wantMsg: []string{"etcd.rootPath", "remove the slash"},
+		},
+		{
+			name:    "rootPath with a trailing slash",
+			mutate:  func(c *Config) { c.Etcd.RootPath = "by-dev/" },
+			wantMsg: []string{"etcd.rootPath", "remove the slash"},
+		},
+		{
+			name:    "rootPath with a space",
+			mutate:  func(c *Config) { c.Etcd.RootPath = "by dev" },
+			wantMsg: []string{"etcd.rootPath", "spaces"},
+		},
+		{
+			name:    "dial timeout zero",
+			mutate:  func(c *Config) { c.Etcd.DialTimeout = 0 },
+			wantMsg: []string{"etcd.dialTimeout is 0s", "BATON_ETCD_DIALTIMEOUT"},
+		},
+		{
+			name:    "TTL too long",
+			mutate:  func(c *Config) { c.Common.SessionTTL = time.Hour + time.Nanosecond },
+			wantMsg: []string{"common.session.ttl", "between 1s and 1h"},
+		},
+		{
+			name:    "log interval zero",
+			mutate:  func(c *Config) { c.Common.StandbyLogInterval = 0 },
+			wantMsg: []string{"common.activeStandby.logInterval is 0s", "positive"},
+		},
+		{
+			name:    "shutdown timeout negative",
+			mutate:  func(c *Config) { c.Common.ShutdownTimeout = -time.Second },
+			wantMsg: []string{"common.shutdownTimeout is -1s", "positive"},
+		},
+		{
+			name:    "log level",
+			mutate:  func(c *Config) { c.Log.Level = "INFO" },
+			wantMsg: []string{`log.level is "INFO"`, "debug, info, warn, error"},
+		},
+		{
+			name:    "log format",
+			mutate:  func(c *Config) { c.Log.Format = "xml" },
+			wantMsg: []string{`log.format is "xml"`, "text, json"},
+		},
+		{
+			name:    "empty address",
+			mutate:  func(c *Config) { c.QueryCoord.Address = "" },
+			wantMsg: []string{"queryCoord.address", "is empty", "BATON_QUERYCOORD_ADDRESS"},
+		},
+		{
+			name:    "address with a port",
+			mutate:  func(c *Config) { c.QueryCoord.Address = "h:1" },
+			wantMsg: []string{"queryCoord.address", "port in <role>.port"},
+		},
+		{
+			name:    "port too large",
+			mutate:  func(c *Config) { c.DataCoord.Port = 65536 },
+			wantMsg: []string{"dataCoord.port is 65536"},
+		},
+		{
+			name: "all three roles clash",
+			mutate: func(c *Config) {
+				c.DataCoord.Port, c.QueryCoord.Port = 53100, 53100
+			},
+			wantMsg: []string{"rootCoord.port and dataCoord.port",
+				"rootCoord.port and queryCoord.port", "dataCoord.port and queryCoord.port"},
+		},
+		{
+			name: "every problem is reported",
+			mutate: func(c *Config) {
+				c.Log.Level, c.Log.Format, c.Etcd.RootPath = "x", "y", ""
+			},
+			wantMsg: []string{"log.level", "log.format", "etcd.rootPath"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mutate(c)
+			err := c.Validate()
+			if tc.wantMsg == nil {
+				if err != nil {
+					t.Fatalf("Validate: unexpected error: %v", err)
+				}
+				return
+			}
+			checkErr(t, err, ErrInvalid, tc.wantMsg...)
+		})
+	}
+}
+
+func TestValidateNil(t *testing.T) {
+	var c *Config
+	checkErr(t, c.Validate(), ErrInvalid, "nil")
+}
+
+func TestCoord(t *testing.T) {
+	c := Default()
+	cases := []struct {
+		role string
+		want *CoordConfig
+	}{
+		{RoleRootCoord, &c.RootCoord},
+		{RoleDataCoord, &c.DataCoord},
+		{RoleQueryCoord, &c.QueryCoord},
+	}
+	for _, tc := range cases {
+		got, err := c.Coord(tc.role)
+		if err != nil || got != tc.want {
+			t.Errorf("Coord(%q) = %p, %v; want %p", tc.role, got, err, tc.want)
+		}
+	}
+
+	_, err := c.Coord("rootCoord")
+	checkErr(t, err, ErrUnknownRole, `"rootCoord"`, "rootcoord, datacoord, querycoord")
+	_, err = (*Config)(nil).Coord(RoleRootCoord)
+	checkErr(t, err, ErrUnknownRole, "nil")
+}
+
+func TestRoles(t *testing.T) {
+	want := []string{"rootcoord", "datacoord", "querycoord"}
+	if got := Roles(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Roles() = %v; want %v", got, want)
+	}
+	Roles()[0] = "changed"
+	if Roles()[0] != "rootcoord" {
+		t.Error("Roles() returns a shared slice")
+	}
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	a, b := Default(), Default()
+	a.Etcd.Endpoints[0] = "changed:1"
+	if b.Etcd.Endpoints[0] == "changed:1" {
+		t.Error("Default() configs share their endpoint slice")
+	}
+}
+
+func TestShippedFileEqualsDefault(t *testing.T) {
+	got, err := Load(shippedFile, mapEnv(nil).lookup)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", shippedFile, err)
+	}
+	if want := Default(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(%s):\n got %+v\nwant %+v", shippedFile, got, want)
+	}
+}
+
+func TestShippedFileListsEveryKey(t *testing.T) {
+	ss, err := fileSettings(shippedFile)
+	if err != nil {
+		t.Fatalf("fileSettings(%s): %v", shippedFile, err)
+	}
+	present := make(map[string]bool)
+	for _, s := range ss {
+		present[s.key.name] = true
+	}
+	text, err := os.ReadFile(shippedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !k.alias && !present[k.name] {
+			t.Errorf("%s does not set %s", shippedFile, k.name)
+		}
+		if !strings.Contains(string(text), k.env()) {
+			t.Errorf("%s does not mention %s", shippedFile, k.env())
+		}
+	}
+	for _, alias := range []string{"ETCD_ENDPOINTS", "ROOT_COORD_ADDRESS",
+		"DATA_COORD_ENABLE_ACTIVE_STANDBY", "QUERY_COORD_ADDRESS"} {
+		if !strings.Contains(string(text), alias) {
+			t.Errorf("%s does not mention the alias %s", shippedFile, alias)
+		}
+	}
+}
+
+func TestKeyTable(t *testing.T) {
+	if len(keysByEnv) != len(keys) || len(keysByName) != len(keys) {
+		t.Fatalf("key names or variables collide: %d keys, %d names, %d variables",
+			len(keys), len(keysByName), len(keysByEnv))
+	}
+	want := map[string]string{
+		"common.session.ttl":              "BATON_COMMON_SESSION_TTL",
+		"rootCoord.activeStandby.enabled": "BATON_ROOTCOORD_ACTIVESTANDBY_ENABLED",
+		"etcd.rootPath":                   "BATON_ETCD_ROOTPATH",
+	}
+	for name, env := range want {
+		if got := keysByName[name].env(); got != env {
+			t.Errorf("%s.env() = %s; want %s", name, got, env)
+		}
+	}
+}
+
+// TestLoadProcessEnv checks that Load lists the process environment for
+// unknown BATON_ variables, and that a map-backed lookup hides it.
+func TestLoadProcessEnv(t *testing.T) {
+	t.Setenv("BATON_LOG_LEVEL", "debug")
+	c, err := Load("", os.LookupEnv)
+	if err != nil || c.Log.Level != "debug" {
+		t.Fatalf("Load with os.LookupEnv = %+v, %v; want log level debug", c, err)
+	}
+
+	t.Setenv("BATON_NO_SUCH_KEY", "1")
+	_, err = Load("", os.LookupEnv)
+	checkErr(t, err, ErrUnknownKey, "BATON_NO_SUCH_KEY")
+
+	if _, err := Load("", mapEnv(nil).lookup); err != nil {
+		t.Errorf("Load with an empty map saw the process environment: %v", err)
+	}
+	if _, err := Load("", nil); err != nil {
+		t.Errorf("Load with a nil lookup: %v", err)
 	}
 }

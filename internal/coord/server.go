@@ -77,9 +77,8 @@ func Run(ctx context.Context, o Options) error {
 	advertised := net.JoinHostPort(cc.Address, strconv.Itoa(cc.Port))
 
 	// 2. Register the session (waits for etcd).
-	log := o.Logger.With("role", o.Role)
 	sess, err := session.New(ctx, o.Client, o.Config.Etcd.RootPath, o.Role, advertised,
-		session.WithTTL(o.Config.Common.SessionTTL), session.WithLogger(log),
+		session.WithTTL(o.Config.Common.SessionTTL), session.WithLogger(o.Logger),
 		session.WithVersion(version.Version))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -87,7 +86,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return fmt.Errorf("%s: register session: %w", o.Role, err)
 	}
-	log = log.With("serverID", int64(sess.ServerID()))
+	log := o.Logger.With("role", o.Role, "serverID", int64(sess.ServerID()))
 
 	// 3. Wire the gRPC server and the member.
 	s := newServer(o, cc, sess, log)
@@ -129,7 +128,7 @@ func newServer(o Options, cc *config.CoordConfig, sess *session.Session, log *sl
 	s.member = standby.New(sess, s,
 		standby.WithStandby(cc.ActiveStandby),
 		standby.WithLogInterval(o.Config.Common.StandbyLogInterval),
-		standby.WithLogger(log))
+		standby.WithLogger(o.Logger))
 	return s
 }
 

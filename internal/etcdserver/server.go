@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/pkg/v3/featuregate"
@@ -38,8 +39,9 @@ type Config struct {
 
 // Server is a running embedded etcd member.
 type Server struct {
-	etcd *embed.Etcd
-	cfg  Config
+	etcd    *embed.Etcd
+	cfg     Config
+	closing *atomic.Bool
 }
 
 // ErrNotReady is returned by Start when the member did not become ready
@@ -53,6 +55,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	closing := &atomic.Bool{}
+	lg, err := newLogger(ecfg.LogLevel, closing)
+	if err != nil {
+		return nil, err
+	}
+	ecfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	e, err := embed.StartEtcd(ecfg)
 	if err != nil {
 		return nil, fmt.Errorf("etcdserver: start member %q in %s: %w", ecfg.Name, cfg.DataDir, err)
@@ -65,7 +73,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	defer timer.Stop()
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Server{etcd: e, cfg: cfg}, nil
+		return &Server{etcd: e, cfg: cfg, closing: closing}, nil
 	case err := <-e.Err():
 		e.Close()
 		return nil, fmt.Errorf("etcdserver: member %q failed: %w", ecfg.Name, err)
@@ -89,7 +97,10 @@ func (s *Server) Endpoint() string {
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
 // Close stops the member and waits for it to release its files and ports.
-func (s *Server) Close() { s.etcd.Close() }
+func (s *Server) Close() {
+	s.closing.Store(true)
+	s.etcd.Close()
+}
 
 func embedConfig(cfg Config) (*embed.Config, error) {
 	ecfg := embed.NewConfig()

@@ -22,7 +22,8 @@ var (
 	// ErrConflict is returned by Term.Txn when the fence held but one of
 	// the caller's own comparisons failed.
 	ErrConflict = errors.New("election: transaction comparison failed")
-	// ErrLeaseLost ends a term whose session lease was lost.
+	// ErrLeaseLost ends a term whose session lease was lost, and is
+	// returned by Campaign when the session's lease is not certainly alive.
 	ErrLeaseLost = errors.New("election: session lease lost")
 	// ErrDeposed ends a term whose ACTIVE key was deleted or replaced.
 	ErrDeposed = errors.New("election: active key deleted or replaced")

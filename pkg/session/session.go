@@ -115,6 +115,7 @@ func New(
 		return nil, err
 	}
 	s.mu.info.ServerID = id
+	s.log = s.log.With("role", role, "serverID", int64(id))
 	if err := s.register(ctx); err != nil {
 		return nil, err
 	}
@@ -293,7 +294,7 @@ func (s *Session) registerOnce(ctx context.Context) error {
 		s.revokeQuietly(lease)
 		return ErrClosed
 	}
-	s.log.Info("session registered", "serverID", int64(info.ServerID), "key", key,
+	s.log.Info("session registered", "key", key,
 		"lease", fmt.Sprintf("%x", int64(lease)), "ttl", s.ttl)
 	return nil
 }

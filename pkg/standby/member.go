@@ -114,6 +114,7 @@ func New(s *session.Session, h Handler, opts ...Option) *Member {
 	for _, o := range opts {
 		o(m)
 	}
+	m.log = m.log.With("role", m.role, "serverID", int64(s.ServerID()))
 	m.cand = election.NewCandidate(s, m.log)
 	m.mu.since = time.Now()
 	return m
@@ -188,10 +189,11 @@ func (m *Member) loop(ctx context.Context) error {
 			return err
 		}
 
-		// 2. One campaign attempt.
-		term, holder, err := m.cand.Campaign(ctx)
+		// 2. One campaign attempt, bounded so a silent connection does not
+		// hold the loop past a lease loss.
+		term, holder, err := m.campaign(ctx)
 		if err != nil {
-			m.log.Warn("campaign failed", "role", m.role, "err", err)
+			m.log.Warn("campaign failed", "err", err)
 			if werr := b.Wait(ctx); werr != nil {
 				return nil
 			}
@@ -219,15 +221,24 @@ func (m *Member) loop(ctx context.Context) error {
 	return nil
 }
 
+func (m *Member) campaign(ctx context.Context) (*election.Term, election.Holder, error) {
+	cctx, cancel := context.WithTimeout(ctx, m.s.TTL())
+	defer cancel()
+	return m.cand.Campaign(cctx)
+}
+
+// ensureSession renews the session when its lease is lost, or no longer
+// certainly alive (the renewal goroutine may not have noticed yet).
 func (m *Member) ensureSession(ctx context.Context) error {
 	_, lost := m.s.Lease()
 	select {
 	case <-lost:
 	default:
-		return nil
+		if m.s.Alive() {
+			return nil
+		}
 	}
-	m.log.Info("session lease lost, registering a new lease", "role", m.role,
-		"serverID", int64(m.s.ServerID()))
+	m.log.Info("session lease lost, registering a new lease", "serverID", int64(m.s.ServerID()))
 	if err := m.s.Renew(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.T
 		}
 	}()
 	if err := m.h.Activate(actx, term); err != nil {
-		m.log.Error("activation failed, resigning", "role", m.role, "epoch", term.Epoch(), "err", err)
+		m.log.Error("activation failed, resigning", "epoch", term.Epoch(), "err", err)
 		m.resign(term)
 		m.setState(Standby)
 		_ = b.Wait(ctx)
@@ -59,22 +59,21 @@ func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.T
 	m.h.Deactivate(reason)
 	if ctx.Err() != nil {
 		m.resign(term)
-		m.log.Info("resigned", "role", m.role, "epoch", term.Epoch())
+		m.log.Info("resigned", "epoch", term.Epoch())
 		return
 	}
 	term.End(reason)
 	m.setState(Standby)
-	m.log.Warn("lost the active role", "role", m.role, "epoch", term.Epoch(), "reason", reason)
+	m.log.Warn("lost the active role", "epoch", term.Epoch(), "reason", reason)
 }
 
 func (m *Member) announce(prev State, term *election.Term, vacantAt time.Time) {
 	took := time.Since(vacantAt)
 	if prev == Standby {
-		m.log.Info("switched from STANDBY to ACTIVE", "role", m.role,
-			"serverID", int64(m.s.ServerID()), "epoch", term.Epoch(), "took", took)
+		m.log.Info("switched from STANDBY to ACTIVE", "epoch", term.Epoch(), "took", took)
 		return
 	}
-	m.log.Info("became ACTIVE", "role", m.role, "serverID", int64(m.s.ServerID()),
+	m.log.Info("became ACTIVE",
 		"epoch", term.Epoch(), "took", took)
 }
 
@@ -82,7 +81,7 @@ func (m *Member) resign(term *election.Term) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := term.Resign(ctx); err != nil {
-		m.log.Warn("resign failed; the lease will release the role", "role", m.role, "err", err)
+		m.log.Warn("resign failed; the lease will release the role", "err", err)
 	}
 }
 
@@ -125,7 +124,7 @@ func (m *Member) waitStandby(ctx context.Context, h election.Holder) error {
 }
 
 func (m *Member) logStandby(h election.Holder) {
-	m.log.Info(m.role+" is in STANDBY", "role", m.role, "serverID", int64(m.s.ServerID()),
+	m.log.Info(m.role+" is in STANDBY",
 		"activeServerID", int64(h.Info.ServerID), "activeAddress", h.Info.Address,
 		"activeEpoch", h.Epoch)
 }
