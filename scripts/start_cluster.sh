@@ -11,6 +11,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BATON_CLUSTER_DIR:-$repo/baton-cluster}
+# Every BATON_ variable is read as a config key by baton: keep this one to the script.
+unset BATON_CLUSTER_DIR
 bin=$repo/bin/baton
 mkdir -p "$dir" "$repo/bin"
 

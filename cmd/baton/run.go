@@ -37,15 +37,22 @@ func newRunCmd() *cobra.Command {
 
 type etcdFlags struct {
 	dataDir, clientURL, peerURL, name, initialCluster, clusterState, logLevel string
+	advertiseClientURL, advertisePeerURL                                     string
 }
 
 func (f *etcdFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.dataDir, "data-dir", filepath.Join("baton-data", "etcd"), "etcd data directory")
 	fl.StringVar(&f.clientURL, "listen-client-urls", "http://127.0.0.1:2379",
-		"URL clients connect to (also advertised)")
+		"URL clients connect to (also advertised unless --advertise-client-urls is set)")
 	fl.StringVar(&f.peerURL, "listen-peer-urls", "http://127.0.0.1:2380",
-		"URL other etcd members connect to (also advertised)")
+		"URL other etcd members connect to (also advertised unless "+
+			"--initial-advertise-peer-urls is set)")
+	fl.StringVar(&f.advertiseClientURL, "advertise-client-urls", "",
+		"client URL told to the cluster (default: --listen-client-urls)")
+	fl.StringVar(&f.advertisePeerURL, "initial-advertise-peer-urls", "",
+		"peer URL told to the other members; must match --initial-cluster "+
+			"(default: --listen-peer-urls)")
 	fl.StringVar(&f.name, "name", "default", "member name")
 	fl.StringVar(&f.initialCluster, "initial-cluster", "",
 		"all members as name=peerURL,... (empty: a single-member cluster)")
@@ -56,6 +63,7 @@ func (f *etcdFlags) register(cmd *cobra.Command) {
 func (f *etcdFlags) config() etcdserver.Config {
 	return etcdserver.Config{
 		Name: f.name, DataDir: f.dataDir, ClientURL: f.clientURL, PeerURL: f.peerURL,
+		AdvertiseClientURL: f.advertiseClientURL, AdvertisePeerURL: f.advertisePeerURL,
 		InitialCluster: f.initialCluster, ClusterState: f.clusterState, LogLevel: f.logLevel,
 	}
 }
@@ -77,6 +85,7 @@ func newRunEtcdCmd() *cobra.Command {
 			}
 			defer srv.Close()
 			log.Info("etcd is serving", "client", f.clientURL, "peer", f.peerURL,
+				"advertiseClient", f.advertiseClientURL, "advertisePeer", f.advertisePeerURL,
 				"dataDir", f.dataDir, "leaseCheckpoint", true)
 			select {
 			case <-cmd.Context().Done():

@@ -58,6 +58,14 @@ type CommonConfig struct {
 	SessionTTL time.Duration
 	// StandbyLogInterval is common.activeStandby.logInterval, default 10s.
 	StandbyLogInterval time.Duration
+	// FastDetection is common.activeStandby.fastDetection, default true: a
+	// standby probes the active's address and evicts an active whose port
+	// refuses connections instead of waiting for its lease to expire.
+	FastDetection bool
+	// WarmStandby is common.activeStandby.warmStandby, default true: a
+	// standby keeps the role's state loaded and follows it by watch, so
+	// promotion does not reload it.
+	WarmStandby bool
 	// ShutdownTimeout is common.shutdownTimeout, default 10s: the bound on
 	// draining in-flight requests at stop.
 	ShutdownTimeout time.Duration
@@ -92,6 +100,8 @@ func Default() *Config {
 		Common: CommonConfig{
 			SessionTTL:         10 * time.Second,
 			StandbyLogInterval: 10 * time.Second,
+			FastDetection:      true,
+			WarmStandby:        true,
 			ShutdownTimeout:    10 * time.Second,
 		},
 		Log:        LogConfig{Level: "info", Format: "text"},

@@ -404,8 +404,9 @@ func TestLoadFileErrors(t *testing.T) {
 			wantMsg: []string{"queryCoord.enableActiveStandby", `"maybe"`, "a boolean"},
 		},
 		{
-			name:    "both spellings disagree",
-			yaml:    "rootCoord:\n  enableActiveStandby: true\n  activeStandby:\n    enabled: false\n",
+			name: "both spellings disagree",
+			yaml: "rootCoord:\n  enableActiveStandby: true\n" +
+				"  activeStandby:\n    enabled: false\n",
 			wantErr: ErrConflict,
 			wantMsg: []string{"rootCoord.enableActiveStandby", "rootCoord.activeStandby.enabled",
 				"baton.yaml:2", "baton.yaml:4"},
@@ -580,7 +581,9 @@ func TestValidate(t *testing.T) {
 		{
 			name: "accepted edge values",
 			mutate: func(c *Config) {
-				c.Etcd.Endpoints = []string{"h:1", "https://h:65535", "http://h", "unix:///run/e.sock"}
+				c.Etcd.Endpoints = []string{
+					"h:1", "https://h:65535", "http://h", "unix:///run/e.sock",
+				}
 				c.Common.SessionTTL = time.Hour
 				c.RootCoord.Address, c.RootCoord.Port = "::1", 65535
 				c.DataCoord.Port = 1

@@ -78,7 +78,7 @@ func batonSettings(e environment) ([]setting, error) {
 func unknownEnv(name string) error {
 	hint := ""
 	if near := suggest(name, envNames()); near != "" {
-		hint = fmt.Sprintf("; did you mean %s?", near)
+		hint = fmt.Sprintf(" (did you mean %s?)", near)
 	}
 	return fmt.Errorf("%w: environment variable %q names no key%s; "+
 		"unset it or see configs/baton.yaml for the keys", ErrUnknownKey, clip(name), hint)

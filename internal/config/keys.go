@@ -43,6 +43,14 @@ func buildKeys() []*key {
 			field: func(c *Config) any { return &c.Common.StandbyLogInterval },
 		},
 		{
+			name:  "common.activeStandby.fastDetection",
+			field: func(c *Config) any { return &c.Common.FastDetection },
+		},
+		{
+			name:  "common.activeStandby.warmStandby",
+			field: func(c *Config) any { return &c.Common.WarmStandby },
+		},
+		{
 			name:  "common.shutdownTimeout",
 			field: func(c *Config) any { return &c.Common.ShutdownTimeout },
 		},

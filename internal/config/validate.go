@@ -212,8 +212,8 @@ func checkAddress(addr string) string {
 func (c *Config) checkClash(a, b string) error {
 	ca, _ := c.Coord(a)
 	cb, _ := c.Coord(b)
-	if ca.Address != cb.Address || ca.Port != cb.Port {
-		return nil
+	if ca.Address != cb.Address || ca.Port != cb.Port || !validPort(strconv.Itoa(ca.Port)) {
+		return nil // an out-of-range port is reported on its own
 	}
 	return invalid(section(a)+".port", "and %s.port are both %d on address %q; "+
 		"give each role its own port", section(b), ca.Port, clip(ca.Address))

@@ -59,6 +59,7 @@ type Server struct {
 	health    *health.Server
 	gate      gate
 	gatedSvcs map[string]bool
+	prober    prober
 }
 
 // Run runs a coordinator until ctx is cancelled (a clean stop returns nil)
@@ -100,6 +101,7 @@ func Run(ctx context.Context, o Options) error {
 
 	// 4. Campaign and serve until stopped.
 	runErr := s.member.Run(ctx)
+	s.prober.close()
 	s.stopGRPC()
 	if err := <-serveErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		log.Warn("grpc server stopped with an error", "err", err)
@@ -125,10 +127,15 @@ func newServer(o Options, cc *config.CoordConfig, sess *session.Session, log *sl
 	batonv1.RegisterCoordinatorServer(s.grpc, s)
 	o.Impl.Register(s.grpc)
 	s.setHealth(false)
-	s.member = standby.New(sess, s,
+	opts := []standby.Option{
 		standby.WithStandby(cc.ActiveStandby),
 		standby.WithLogInterval(o.Config.Common.StandbyLogInterval),
-		standby.WithLogger(o.Logger))
+		standby.WithLogger(o.Logger),
+	}
+	if o.Config.Common.FastDetection {
+		opts = append(opts, standby.WithProbe(s.prober.probe))
+	}
+	s.member = standby.New(sess, s, opts...)
 	return s
 }
 

@@ -20,10 +20,19 @@ type Config struct {
 	Name string
 	// DataDir holds the member's WAL and snapshots.
 	DataDir string
-	// ClientURL is the URL clients use, e.g. http://127.0.0.1:2379.
+	// ClientURL is the URL the member listens on for clients,
+	// e.g. http://127.0.0.1:2379.
 	ClientURL string
-	// PeerURL is the URL other members use, e.g. http://127.0.0.1:2380.
+	// PeerURL is the URL the member listens on for other members,
+	// e.g. http://127.0.0.1:2380.
 	PeerURL string
+	// AdvertiseClientURL is the client URL told to the cluster, for when
+	// ClientURL is not reachable as written (http://0.0.0.0:2379 in a
+	// container). Empty means ClientURL.
+	AdvertiseClientURL string
+	// AdvertisePeerURL is the peer URL told to the other members; it must
+	// match this member's entry in InitialCluster. Empty means PeerURL.
+	AdvertisePeerURL string
 	// InitialCluster lists every member as name=peerURL, comma separated.
 	// Empty means a single-member cluster of this member.
 	InitialCluster string
@@ -119,11 +128,19 @@ func embedConfig(cfg Config) (*embed.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	acurl, err := parseAdvertiseURL("--advertise-client-urls", cfg.AdvertiseClientURL, curl)
+	if err != nil {
+		return nil, err
+	}
+	apurl, err := parseAdvertiseURL("--initial-advertise-peer-urls", cfg.AdvertisePeerURL, purl)
+	if err != nil {
+		return nil, err
+	}
 	ecfg.ListenClientUrls = []url.URL{*curl}
-	ecfg.AdvertiseClientUrls = []url.URL{*curl}
+	ecfg.AdvertiseClientUrls = []url.URL{*acurl}
 	ecfg.ListenPeerUrls = []url.URL{*purl}
-	ecfg.AdvertisePeerUrls = []url.URL{*purl}
-	ecfg.InitialCluster = ecfg.Name + "=" + purl.String()
+	ecfg.AdvertisePeerUrls = []url.URL{*apurl}
+	ecfg.InitialCluster = ecfg.Name + "=" + apurl.String()
 	if cfg.InitialCluster != "" {
 		ecfg.InitialCluster = cfg.InitialCluster
 	}
@@ -149,6 +166,14 @@ func embedConfig(cfg Config) (*embed.Config, error) {
 		return nil, fmt.Errorf("etcdserver: enable lease checkpointing: %w", err)
 	}
 	return ecfg, nil
+}
+
+// parseAdvertiseURL parses raw, or returns listen when raw is empty.
+func parseAdvertiseURL(flag, raw string, listen *url.URL) (*url.URL, error) {
+	if raw == "" {
+		return listen, nil
+	}
+	return parseURL(flag, raw)
 }
 
 func parseURL(flag, raw string) (*url.URL, error) {

@@ -355,10 +355,15 @@ func TestLeaseLostInPartitionThenRenewed(t *testing.T) {
 func watchDelete(t *testing.T, cli *clientv3.Client, key string) <-chan time.Time {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	wch := cli.Watch(ctx, key, clientv3.WithFilterPut())
+	wch := cli.Watch(ctx, key, clientv3.WithFilterPut(), clientv3.WithCreatedNotify())
 	// Make sure the watch is registered before anything happens.
-	if _, err := cli.RequestProgress(ctx); err != nil {
-		t.Fatal(err)
+	select {
+	case resp := <-wch:
+		if !resp.Created {
+			t.Fatalf("watch %s: first response is not its creation: %+v", key, resp)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("watch %s was not created", key)
 	}
 	deleted := make(chan time.Time, 1)
 	var wg sync.WaitGroup

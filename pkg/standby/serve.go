@@ -103,6 +103,17 @@ func (m *Member) waitStandby(ctx context.Context, h election.Holder) error {
 			}
 		})
 	}()
+	if m.probe != nil {
+		probeDone := make(chan struct{})
+		defer func() {
+			cancel()
+			<-probeDone
+		}()
+		go func() {
+			defer close(probeDone)
+			m.watchForDeath(wctx)
+		}()
+	}
 	tick := time.NewTicker(m.every)
 	defer tick.Stop()
 	for {
