@@ -37,7 +37,7 @@ func newRunCmd() *cobra.Command {
 
 type etcdFlags struct {
 	dataDir, clientURL, peerURL, name, initialCluster, clusterState, logLevel string
-	advertiseClientURL, advertisePeerURL                                     string
+	advertiseClientURL, advertisePeerURL                                      string
 }
 
 func (f *etcdFlags) register(cmd *cobra.Command) {
@@ -210,7 +210,7 @@ func newRole(role string, cli *clientv3.Client, cfg *config.Config, log *slog.Lo
 	l := log.With("role", role)
 	switch role {
 	case "rootcoord":
-		return rootcoord.New(cli, cfg.Etcd.RootPath, l)
+		return rootcoord.New(cli, cfg.Etcd.RootPath, l, cfg.Common.WarmStandby)
 	case "datacoord":
 		return datacoord.New(l)
 	default:

@@ -32,6 +32,13 @@ type Role interface {
 	GatedServices() []string
 }
 
+// Background is implemented by roles that work for the whole life of the
+// process, whatever its state (a warm standby following the role's state).
+type Background interface {
+	Start()
+	Stop()
+}
+
 // Options describe one coordinator process.
 type Options struct {
 	Role   string // "rootcoord", "datacoord" or "querycoord"
@@ -100,6 +107,10 @@ func Run(ctx context.Context, o Options) error {
 		"activeStandby", cc.ActiveStandby)
 
 	// 4. Campaign and serve until stopped.
+	if bg, ok := o.Impl.(Background); ok {
+		bg.Start()
+		defer bg.Stop()
+	}
 	runErr := s.member.Run(ctx)
 	s.prober.close()
 	s.stopGRPC()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -23,59 +24,55 @@ var (
 	ErrNotFound = errors.New("rootcoord: collection not found")
 )
 
-// Catalog is the collection catalog of one term, cached in memory.
+// readYourWrites bounds how long a DDL waits for its own change to come
+// back through the watch.
+const readYourWrites = 2 * time.Second
+
+// Catalog is the collection catalog of one term. Writes go to etcd as
+// fenced transactions; reads come from the follower, which sees every
+// write (its own ones too) through its watch.
 type Catalog struct {
 	prefix string
+	f      *follower
+	log    interface {
+		Warn(msg string, args ...any)
+	}
 
-	// ddl serialises DDL so the cache follows etcd's order.
+	// ddl serialises DDL.
 	ddl sync.Mutex
 	mu  struct {
 		sync.RWMutex
-		term   *election.Term
-		byName map[string]*batonv1.Collection
+		term *election.Term
 	}
 }
 
-// NewCatalog returns a catalog stored under prefix (ending in "/").
-func NewCatalog(prefix string) *Catalog { return &Catalog{prefix: prefix} }
+func newCatalog(f *follower) *Catalog {
+	return &Catalog{prefix: f.collPfx, f: f, log: f.log}
+}
 
 func (c *Catalog) key(name string) string { return c.prefix + name }
 
-// Activate reads every collection from etcd. A value that does not decode
-// stops activation with an error naming its key.
-func (c *Catalog) Activate(ctx context.Context, kv clientv3.KV, term *election.Term) error {
-	resp, err := kv.Get(ctx, c.prefix, clientv3.WithPrefix())
-	if err != nil {
-		return fmt.Errorf("rootcoord: read catalog under %s: %w", c.prefix, err)
-	}
-	byName := make(map[string]*batonv1.Collection, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		coll := &batonv1.Collection{}
-		if err := protojson.Unmarshal(kv.Value, coll); err != nil {
-			return fmt.Errorf("%w: collection at %s does not decode: %v", ErrCorruptState,
-				kv.Key, err)
-		}
-		byName[coll.GetName()] = coll
+// activate serves the follower's state under term; it must have caught
+// up. A collection that does not decode stops activation.
+func (c *Catalog) activate(term *election.Term) error {
+	if _, _, corrupt := c.f.snapshot(); corrupt != nil {
+		return corrupt
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.mu.term, c.mu.byName = term, byName
+	c.mu.term = term
 	return nil
 }
 
-// Deactivate drops the cache.
+// Deactivate stops serving.
 func (c *Catalog) Deactivate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.mu.term, c.mu.byName = nil, nil
+	c.mu.term = nil
 }
 
 // Len returns the number of collections.
-func (c *Catalog) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.mu.byName)
-}
+func (c *Catalog) Len() int { return c.f.count() }
 
 func (c *Catalog) currentTerm() (*election.Term, error) {
 	c.mu.RLock()
@@ -101,18 +98,14 @@ func (c *Catalog) Create(ctx context.Context, coll *batonv1.Collection) error {
 	}
 	key := c.key(coll.GetName())
 	absent := clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
-	_, err = term.Txn(ctx, []clientv3.Cmp{absent}, clientv3.OpPut(key, string(val)))
+	resp, err := term.Txn(ctx, []clientv3.Cmp{absent}, clientv3.OpPut(key, string(val)))
 	if errors.Is(err, election.ErrConflict) {
 		return fmt.Errorf("%w: %q", ErrExists, coll.GetName())
 	}
 	if err != nil {
 		return fmt.Errorf("rootcoord: create collection %q: %w", coll.GetName(), err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.term == term {
-		c.mu.byName[coll.GetName()] = coll
-	}
+	c.awaitOwn(ctx, resp.Header.Revision)
 	return nil
 }
 
@@ -126,37 +119,43 @@ func (c *Catalog) Drop(ctx context.Context, name string) error {
 	}
 	key := c.key(name)
 	present := clientv3.Compare(clientv3.CreateRevision(key), ">", 0)
-	_, err = term.Txn(ctx, []clientv3.Cmp{present}, clientv3.OpDelete(key))
+	resp, err := term.Txn(ctx, []clientv3.Cmp{present}, clientv3.OpDelete(key))
 	if errors.Is(err, election.ErrConflict) {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	if err != nil {
 		return fmt.Errorf("rootcoord: drop collection %q: %w", name, err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.term == term {
-		delete(c.mu.byName, name)
-	}
+	c.awaitOwn(ctx, resp.Header.Revision)
 	return nil
+}
+
+// awaitOwn waits until the follower has applied a write of ours, so the
+// caller's next read sees it. The write is durable either way.
+func (c *Catalog) awaitOwn(ctx context.Context, rev int64) {
+	wctx, cancel := context.WithTimeout(ctx, readYourWrites)
+	defer cancel()
+	if err := c.f.waitRev(wctx, rev); err != nil {
+		c.log.Warn("catalog cache lags behind a committed write", "revision", rev, "err", err)
+	}
 }
 
 // Has reports whether a collection called name exists.
 func (c *Catalog) Has(name string) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	_, ok := c.mu.byName[name]
+	c.f.mu.RLock()
+	defer c.f.mu.RUnlock()
+	_, ok := c.f.mu.colls[name]
 	return ok
 }
 
 // Describe returns a copy of the collection called name.
 func (c *Catalog) Describe(name string) (*batonv1.Collection, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.mu.term == nil {
-		return nil, errNotActive
+	if _, err := c.currentTerm(); err != nil {
+		return nil, err
 	}
-	coll, ok := c.mu.byName[name]
+	c.f.mu.RLock()
+	defer c.f.mu.RUnlock()
+	coll, ok := c.f.mu.colls[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
@@ -165,15 +164,15 @@ func (c *Catalog) Describe(name string) (*batonv1.Collection, error) {
 
 // List returns copies of all collections, ordered by name.
 func (c *Catalog) List() ([]*batonv1.Collection, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.mu.term == nil {
-		return nil, errNotActive
+	if _, err := c.currentTerm(); err != nil {
+		return nil, err
 	}
-	out := make([]*batonv1.Collection, 0, len(c.mu.byName))
-	for _, coll := range c.mu.byName {
+	c.f.mu.RLock()
+	out := make([]*batonv1.Collection, 0, len(c.f.mu.colls))
+	for _, coll := range c.f.mu.colls {
 		out = append(out, proto.Clone(coll).(*batonv1.Collection))
 	}
+	c.f.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out, nil
 }

@@ -38,18 +38,15 @@ type IDAllocator struct {
 // NewIDAllocator returns an allocator that persists its range end at key.
 func NewIDAllocator(key string) *IDAllocator { return &IDAllocator{key: key} }
 
-// Activate loads the saved end and starts there.
-func (a *IDAllocator) Activate(ctx context.Context, kv clientv3.KV, term *election.Term) error {
-	resp, err := kv.Get(ctx, a.key)
-	if err != nil {
-		return fmt.Errorf("rootcoord: read ID allocator at %s: %w", a.key, err)
-	}
+// Activate starts at the saved end (raw, nil when the cluster never saved
+// one).
+func (a *IDAllocator) Activate(raw []byte, term *election.Term) error {
 	end := int64(firstID)
-	if len(resp.Kvs) == 1 {
-		v, perr := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
-		if perr != nil || v < firstID {
+	if raw != nil {
+		v, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil || v < firstID {
 			return fmt.Errorf("%w: ID allocator end at %s is %q, not a positive integer; "+
-				"set it above every ID issued", ErrCorruptState, a.key, resp.Kvs[0].Value)
+				"set it above every ID issued", ErrCorruptState, a.key, raw)
 		}
 		end = v
 	}
@@ -73,7 +70,7 @@ func (a *IDAllocator) Alloc(ctx context.Context, count int64) (int64, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.mu.term == nil {
+	if a.mu.term == nil || !a.mu.term.Valid() {
 		return 0, errNotActive
 	}
 	if a.mu.next+count > a.mu.end {

@@ -33,28 +33,35 @@ func Keys(rootPath string) (tso, id, catalogPrefix string) {
 type RootCoord struct {
 	batonv1.UnimplementedRootCoordServer
 
-	kv      clientv3.KV
 	log     *slog.Logger
+	warm    bool
+	f       *follower
 	tso     *TSO
 	ids     *IDAllocator
 	catalog *Catalog
 
 	mu struct {
 		sync.Mutex
-		stop context.CancelFunc
-		wg   *sync.WaitGroup
+		stopTick   context.CancelFunc
+		tickWG     *sync.WaitGroup
+		stopFollow context.CancelFunc
+		followWG   *sync.WaitGroup
 	}
 }
 
-// New returns a root coordinator storing its state under rootPath.
-func New(kv clientv3.KV, rootPath string, log *slog.Logger) *RootCoord {
-	tsoKey, idKey, catPrefix := Keys(rootPath)
+// New returns a root coordinator storing its state under rootPath. A warm
+// one (see Start) keeps its state loaded while standby; a cold one loads it
+// on every activation.
+func New(cli *clientv3.Client, rootPath string, log *slog.Logger, warm bool) *RootCoord {
+	tsoKey, idKey, _ := Keys(rootPath)
+	f := newFollower(cli, rootPath, log)
 	return &RootCoord{
-		kv:      kv,
 		log:     log,
+		warm:    warm,
+		f:       f,
 		tso:     NewTSO(tsoKey),
 		ids:     NewIDAllocator(idKey),
-		catalog: NewCatalog(catPrefix),
+		catalog: newCatalog(f),
 	}
 }
 
@@ -68,37 +75,95 @@ func (r *RootCoord) GatedServices() []string {
 	return []string{batonv1.RootCoord_ServiceDesc.ServiceName}
 }
 
-// Activate loads allocator state and the catalog, saves a new TSO bound
-// under term and starts extending it in the background.
+// Start begins following the state in etcd if the coordinator is warm.
+// Stop ends it.
+func (r *RootCoord) Start() {
+	if r.warm {
+		r.startFollower()
+	}
+}
+
+// Stop stops following the state.
+func (r *RootCoord) Stop() { r.stopFollower() }
+
+func (r *RootCoord) startFollower() {
+	ctx, cancel := context.WithCancel(context.Background())
+	wg := &sync.WaitGroup{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.f.run(ctx)
+	}()
+	r.mu.Lock()
+	r.mu.stopFollow, r.mu.followWG = cancel, wg
+	r.mu.Unlock()
+}
+
+func (r *RootCoord) stopFollower() {
+	r.mu.Lock()
+	stop, wg := r.mu.stopFollow, r.mu.followWG
+	r.mu.stopFollow, r.mu.followWG = nil, nil
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+		wg.Wait()
+	}
+}
+
+// Activate catches up with etcd (a cold coordinator loads everything
+// first), saves a new TSO bound under term and starts extending it in the
+// background. Nothing is served before it returns.
 func (r *RootCoord) Activate(ctx context.Context, term *election.Term) error {
 	start := time.Now()
-	if err := r.ids.Activate(ctx, r.kv, term); err != nil {
+	if !r.warm {
+		r.startFollower()
+	}
+	if err := r.activate(ctx, term); err != nil {
+		r.Deactivate(err)
 		return err
 	}
-	if err := r.catalog.Activate(ctx, r.kv, term); err != nil {
+	r.log.Info("rootcoord state loaded", "epoch", term.Epoch(), "warm", r.warm,
+		"collections", r.catalog.Len(), "took", time.Since(start))
+	return nil
+}
+
+func (r *RootCoord) activate(ctx context.Context, term *election.Term) error {
+	// 1. Every change committed before this term must be applied.
+	if err := r.f.catchUp(ctx); err != nil {
 		return err
 	}
-	if err := r.tso.Activate(ctx, r.kv, term); err != nil {
+	tsoRaw, idRaw, corrupt := r.f.snapshot()
+	if corrupt != nil {
+		return corrupt
+	}
+
+	// 2. Allocators and catalog serve under the new term.
+	if err := r.ids.Activate(idRaw, term); err != nil {
+		return err
+	}
+	if err := r.catalog.activate(term); err != nil {
+		return err
+	}
+	if err := r.tso.Activate(ctx, tsoRaw, term); err != nil {
 		return err
 	}
 
+	// 3. Keep the TSO bound ahead of the clock.
 	tctx, cancel := context.WithCancel(context.Background())
 	wg := &sync.WaitGroup{}
 	wg.Add(1)
 	go r.tickTSO(tctx, wg, term)
 	r.mu.Lock()
-	r.mu.stop, r.mu.wg = cancel, wg
+	r.mu.stopTick, r.mu.tickWG = cancel, wg
 	r.mu.Unlock()
-	r.log.Info("rootcoord state loaded", "epoch", term.Epoch(),
-		"collections", r.catalog.Len(), "took", time.Since(start))
 	return nil
 }
 
 // Deactivate stops the background work and forgets the term.
-func (r *RootCoord) Deactivate(reason error) {
+func (r *RootCoord) Deactivate(error) {
 	r.mu.Lock()
-	stop, wg := r.mu.stop, r.mu.wg
-	r.mu.stop, r.mu.wg = nil, nil
+	stop, wg := r.mu.stopTick, r.mu.tickWG
+	r.mu.stopTick, r.mu.tickWG = nil, nil
 	r.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -107,6 +172,9 @@ func (r *RootCoord) Deactivate(reason error) {
 	r.tso.Deactivate()
 	r.ids.Deactivate()
 	r.catalog.Deactivate()
+	if !r.warm {
+		r.stopFollower()
+	}
 }
 
 func (r *RootCoord) tickTSO(ctx context.Context, wg *sync.WaitGroup, term *election.Term) {

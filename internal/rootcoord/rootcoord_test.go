@@ -25,6 +25,10 @@ const testRoot = "test-root"
 // activeRC registers a session, wins the rootcoord role and activates a
 // RootCoord on it.
 func activeRC(t *testing.T, cli *clientv3.Client) (*RootCoord, *session.Session, *election.Term) {
+	return activeRCMode(t, cli, true)
+}
+
+func activeRCMode(t *testing.T, cli *clientv3.Client, warm bool) (*RootCoord, *session.Session, *election.Term) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -38,7 +42,9 @@ func activeRC(t *testing.T, cli *clientv3.Client) (*RootCoord, *session.Session,
 		t.Fatalf("campaign: term=%v holder=%+v err=%v", term, h, err)
 	}
 	t.Cleanup(func() { term.End(nil) })
-	rc := New(cli, testRoot, slog.New(slog.DiscardHandler))
+	rc := New(cli, testRoot, slog.New(slog.DiscardHandler), warm)
+	rc.Start()
+	t.Cleanup(rc.Stop)
 	if err := rc.Activate(ctx, term); err != nil {
 		t.Fatalf("activate: %v", err)
 	}
@@ -95,26 +101,32 @@ func TestTSOStartsAboveSavedBoundWhenClockIsBehind(t *testing.T) {
 	}
 }
 
-func TestTSORefusesCorruptOrUnreadableBound(t *testing.T) {
-	c := etcdtest.Start(t)
+func TestTSORefusesCorruptBound(t *testing.T) {
 	tsoKey, _, _ := Keys(testRoot)
-	if _, err := c.Client.Put(context.Background(), tsoKey, "not-a-number"); err != nil {
-		t.Fatal(err)
-	}
 	tso := NewTSO(tsoKey)
-	err := tso.Activate(context.Background(), c.Client, nil)
+	err := tso.Activate(context.Background(), []byte("not-a-number"), nil)
 	if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), tsoKey) {
 		t.Fatalf("corrupt bound: got %v, want ErrCorruptState naming %s", err, tsoKey)
 	}
-
-	// A failed read is an error, never a fresh start.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := tso.Activate(ctx, c.Client, nil); err == nil {
-		t.Fatal("activation with a failed read of the bound succeeded")
-	}
 	if _, err := tso.Alloc(context.Background(), 1); err == nil {
 		t.Fatal("a TSO that failed to activate issued a timestamp")
+	}
+}
+
+func TestActivationRefusesUnreadableState(t *testing.T) {
+	c := etcdtest.Start(t)
+	for _, warm := range []bool{true, false} {
+		rc := New(c.Client, testRoot, slog.New(slog.DiscardHandler), warm)
+		rc.Start()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // every read fails
+		if err := rc.Activate(ctx, nil); err == nil {
+			t.Fatalf("warm=%v: activation with failed reads succeeded", warm)
+		}
+		if _, err := rc.tso.Alloc(context.Background(), 1); err == nil {
+			t.Fatalf("warm=%v: a rootcoord that failed to activate issued a timestamp", warm)
+		}
+		rc.Stop()
 	}
 }
 
@@ -231,7 +243,7 @@ func TestCatalogSurvivesTakeover(t *testing.T) {
 	}
 	crash(t, rc, s, term)
 
-	next, _, _ := activeRC(t, c.Client)
+	next, _, _ := activeRCMode(t, c.Client, false) // a cold reload
 	list, err := next.ListCollections(ctx, &batonv1.ListCollectionsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -255,9 +267,72 @@ func TestCorruptCatalogEntryStopsActivation(t *testing.T) {
 	if _, err := c.Client.Put(context.Background(), prefix+"broken", "{not json"); err != nil {
 		t.Fatal(err)
 	}
-	cat := NewCatalog(prefix)
-	err := cat.Activate(context.Background(), c.Client, nil)
-	if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), prefix+"broken") {
-		t.Fatalf("got %v, want ErrCorruptState naming the key", err)
+	for _, warm := range []bool{true, false} {
+		rc := New(c.Client, testRoot, slog.New(slog.DiscardHandler), warm)
+		rc.Start()
+		s, err := session.New(context.Background(), c.Client, testRoot, "rootcoord", "x:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		term, _, err := election.NewCandidate(s, nil).Campaign(context.Background())
+		if err != nil || term == nil {
+			t.Fatalf("campaign: %v", err)
+		}
+		err = rc.Activate(context.Background(), term)
+		if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), prefix+"broken") {
+			t.Fatalf("warm=%v: got %v, want ErrCorruptState naming the key", warm, err)
+		}
+		rc.Stop()
+		_ = term.Resign(context.Background())
+		_ = s.Close(context.Background())
+	}
+}
+
+// TestWarmStandbyFollowsChanges checks that a standby's follower sees what
+// the active writes, so promotion needs no reload.
+func TestWarmStandbyFollowsChanges(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	standby := New(c.Client, testRoot, slog.New(slog.DiscardHandler), true)
+	standby.Start()
+	t.Cleanup(standby.Stop)
+
+	active, s, term := activeRC(t, c.Client)
+	for i := range 10 {
+		if _, err := active.CreateCollection(ctx, collReq(fmt.Sprintf("w%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := active.DropCollection(ctx, &batonv1.DropCollectionRequest{Name: "w3"}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := standby.f.catchUp(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := standby.catalog.Len(); n != 9 {
+		t.Fatalf("standby follows %d collections, want 9", n)
+	}
+	crash(t, active, s, term)
+
+	// Promote the follower: it must not need a full load.
+	s2, err := session.New(ctx, c.Client, testRoot, "rootcoord", "x:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s2.Close(context.Background()) })
+	term2, _, err := election.NewCandidate(s2, nil).Campaign(ctx)
+	if err != nil || term2 == nil {
+		t.Fatalf("campaign: %v", err)
+	}
+	t.Cleanup(func() { term2.End(nil) })
+	if err := standby.Activate(ctx, term2); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Deactivate(nil) })
+	list, err := standby.ListCollections(ctx, &batonv1.ListCollectionsRequest{})
+	if err != nil || len(list.Collections) != 9 {
+		t.Fatalf("promoted standby lists %d collections (err %v), want 9", len(list.Collections), err)
 	}
 }

@@ -64,29 +64,26 @@ func NewTSO(key string) *TSO {
 	return &TSO{key: key, now: time.Now}
 }
 
-// loadBound reads the saved bound: 0 when absent, an error when the read
-// fails or the value is corrupt.
-func loadBound(ctx context.Context, kv clientv3.KV, key string) (int64, error) {
-	resp, err := kv.Get(ctx, key)
-	if err != nil {
-		return 0, fmt.Errorf("rootcoord: read TSO bound at %s: %w", key, err)
-	}
-	if len(resp.Kvs) == 0 {
+// parseBound parses a saved bound: 0 when absent (nil), an error when
+// corrupt.
+func parseBound(key string, raw []byte) (int64, error) {
+	if raw == nil {
 		return 0, nil
 	}
-	v, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
+	v, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("%w: TSO bound at %s is %q, not a positive integer of "+
 			"milliseconds; restore it from a backup or set it above every timestamp issued",
-			ErrCorruptState, key, resp.Kvs[0].Value)
+			ErrCorruptState, key, raw)
 	}
 	return v, nil
 }
 
-// Activate loads the saved bound, starts at or above it and saves a new
-// bound under term before any timestamp is issued.
-func (t *TSO) Activate(ctx context.Context, kv clientv3.KV, term *election.Term) error {
-	saved, err := loadBound(ctx, kv, t.key)
+// Activate starts at or above the saved bound (raw, nil when the cluster
+// never saved one) and saves a new bound under term before any timestamp is
+// issued.
+func (t *TSO) Activate(ctx context.Context, raw []byte, term *election.Term) error {
+	saved, err := parseBound(t.key, raw)
 	if err != nil {
 		return err
 	}
@@ -170,7 +167,7 @@ func (t *TSO) Alloc(ctx context.Context, count int64) (uint64, error) {
 func (t *TSO) tryAlloc(count int64) (ts uint64, need int64, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.mu.term == nil {
+	if t.mu.term == nil || !t.mu.term.Valid() {
 		return 0, 0, errNotActive
 	}
 	phys, logical := t.mu.physical, t.mu.logical

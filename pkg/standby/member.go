@@ -206,16 +206,21 @@ func (m *Member) loop(ctx context.Context) error {
 			}
 			continue
 		}
-		b.Reset()
 
-		// 3a. Won: activate and serve until the term ends.
+		// 3a. Won: activate and serve until the term ends. A failed
+		// activation waits, longer each time, before campaigning again.
 		if term != nil {
-			m.serve(ctx, term, vacantAt, b)
+			if m.serve(ctx, term, vacantAt) {
+				b.Reset()
+			} else if werr := b.Wait(ctx); werr != nil {
+				return nil
+			}
 			vacantAt = time.Now()
 			continue
 		}
 
 		// 3b. Lost: wait as a standby, or refuse to run.
+		b.Reset()
 		m.setHolder(holder, true)
 		if !m.standby {
 			return &ActiveExistsError{Role: m.role, Holder: holder}

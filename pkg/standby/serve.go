@@ -4,13 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/batonhq/baton/internal/backoff"
 	"github.com/batonhq/baton/pkg/election"
 )
 
 // serve runs one term: activate, serve until the term ends or ctx is
-// cancelled, then deactivate (and resign when stopping).
-func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.Time, b *backoff.Backoff) {
+// cancelled, then deactivate (and resign when stopping). It reports whether
+// the activation succeeded.
+func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.Time) bool {
 	prev, _ := m.State()
 	m.mu.Lock()
 	m.mu.term = term
@@ -38,8 +38,7 @@ func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.T
 		m.log.Error("activation failed, resigning", "epoch", term.Epoch(), "err", err)
 		m.resign(term)
 		m.setState(Standby)
-		_ = b.Wait(ctx)
-		return
+		return false
 	}
 
 	// 2. Serving.
@@ -60,11 +59,12 @@ func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.T
 	if ctx.Err() != nil {
 		m.resign(term)
 		m.log.Info("resigned", "epoch", term.Epoch())
-		return
+		return true
 	}
 	term.End(reason)
 	m.setState(Standby)
 	m.log.Warn("lost the active role", "epoch", term.Epoch(), "reason", reason)
+	return true
 }
 
 func (m *Member) announce(prev State, term *election.Term, vacantAt time.Time) {

@@ -1,0 +1,221 @@
+package rootcoord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/internal/backoff"
+)
+
+// errNotLoaded is returned while the follower has no state yet.
+var errNotLoaded = errors.New("rootcoord: state not loaded yet")
+
+// follower keeps a copy of everything under the root coordinator's prefix:
+// it reads it once, then applies every change from an etcd watch. A warm
+// standby runs one for its whole life, so promotion only has to catch up;
+// a cold coordinator runs one only while active.
+type follower struct {
+	cli     *clientv3.Client
+	watcher clientv3.Watcher
+	prefix  string // ends in "/"
+	collPfx string
+	tsoKey  string
+	idKey   string
+	log     *slog.Logger
+
+	mu struct {
+		sync.RWMutex
+		loaded  bool
+		rev     int64 // every change up to rev is applied
+		colls   map[string]*batonv1.Collection
+		corrupt map[string]error // key -> why it does not decode
+		tso     []byte
+		id      []byte
+		advance chan struct{} // closed and replaced when rev grows
+		wctx    context.Context
+	}
+}
+
+func newFollower(cli *clientv3.Client, rootPath string, log *slog.Logger) *follower {
+	tsoKey, idKey, collPfx := Keys(rootPath)
+	f := &follower{
+		cli:     cli,
+		prefix:  strings.TrimSuffix(tsoKey, "tso"),
+		collPfx: collPfx,
+		tsoKey:  tsoKey,
+		idKey:   idKey,
+		log:     log,
+	}
+	f.mu.advance = make(chan struct{})
+	return f
+}
+
+// run loads and follows until ctx ends; a broken watch (compaction, lost
+// leader) is replaced by a fresh load.
+func (f *follower) run(ctx context.Context) {
+	f.watcher = clientv3.NewWatcher(f.cli)
+	defer f.watcher.Close()
+	b := backoff.New()
+	for ctx.Err() == nil {
+		if err := f.load(ctx); err != nil {
+			f.log.Warn("loading rootcoord state failed, retrying", "err", err)
+			_ = b.Wait(ctx)
+			continue
+		}
+		b.Reset()
+		err := f.follow(ctx)
+		if ctx.Err() == nil {
+			f.log.Info("watch on rootcoord state broke, reloading", "err", err)
+			_ = b.Wait(ctx)
+		}
+	}
+}
+
+// load reads the whole prefix and replaces the state with it.
+func (f *follower) load(ctx context.Context) error {
+	start := time.Now()
+	resp, err := f.cli.Get(ctx, f.prefix, clientv3.WithPrefix())
+	if err != nil {
+		return fmt.Errorf("read %s: %w", f.prefix, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mu.colls = make(map[string]*batonv1.Collection, len(resp.Kvs))
+	f.mu.corrupt = map[string]error{}
+	f.mu.tso, f.mu.id = nil, nil
+	for _, kv := range resp.Kvs {
+		f.applyLocked(string(kv.Key), kv.Value, false)
+	}
+	f.mu.loaded = true
+	f.advanceLocked(resp.Header.Revision)
+	f.log.Debug("rootcoord state loaded from etcd", "keys", len(resp.Kvs),
+		"revision", resp.Header.Revision, "took", time.Since(start))
+	return nil
+}
+
+// follow applies watch events until the watch breaks or ctx ends.
+func (f *follower) follow(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	f.mu.Lock()
+	from := f.mu.rev + 1
+	f.mu.wctx = wctx
+	f.mu.Unlock()
+	wch := f.watcher.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
+	for resp := range wch {
+		if err := resp.Err(); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		for _, ev := range resp.Events {
+			f.applyLocked(string(ev.Kv.Key), ev.Kv.Value, ev.Type == clientv3.EventTypeDelete)
+			f.advanceLocked(ev.Kv.ModRevision)
+		}
+		if resp.IsProgressNotify() {
+			f.advanceLocked(resp.Header.Revision)
+		}
+		f.mu.Unlock()
+	}
+	return fmt.Errorf("watch on %s closed", f.prefix)
+}
+
+func (f *follower) applyLocked(key string, val []byte, deleted bool) {
+	switch {
+	case key == f.tsoKey:
+		f.mu.tso = valueOrNil(val, deleted)
+	case key == f.idKey:
+		f.mu.id = valueOrNil(val, deleted)
+	case strings.HasPrefix(key, f.collPfx):
+		name := strings.TrimPrefix(key, f.collPfx)
+		delete(f.mu.corrupt, key)
+		delete(f.mu.colls, name)
+		if deleted {
+			return
+		}
+		coll := &batonv1.Collection{}
+		if err := protojson.Unmarshal(val, coll); err != nil {
+			f.mu.corrupt[key] = err
+			return
+		}
+		f.mu.colls[coll.GetName()] = coll
+	}
+}
+
+func valueOrNil(val []byte, deleted bool) []byte {
+	if deleted {
+		return nil
+	}
+	return append([]byte(nil), val...)
+}
+
+func (f *follower) advanceLocked(rev int64) {
+	if rev <= f.mu.rev {
+		return
+	}
+	f.mu.rev = rev
+	close(f.mu.advance)
+	f.mu.advance = make(chan struct{})
+}
+
+// waitRev waits until every change up to rev is applied.
+func (f *follower) waitRev(ctx context.Context, rev int64) error {
+	for {
+		f.mu.RLock()
+		done, advance, wctx := f.mu.loaded && f.mu.rev >= rev, f.mu.advance, f.mu.wctx
+		f.mu.RUnlock()
+		if done {
+			return nil
+		}
+		// Ask etcd to tell the watch how far it is, in case nothing under
+		// the prefix changed since.
+		if wctx != nil && f.watcher != nil {
+			_ = f.watcher.RequestProgress(wctx)
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("rootcoord: catching up with etcd to revision %d: %w", rev, ctx.Err())
+		case <-advance:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// catchUp waits until the state includes every change committed before
+// the call. A failed read of the current revision is an error.
+func (f *follower) catchUp(ctx context.Context) error {
+	resp, err := f.cli.Get(ctx, f.tsoKey, clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("rootcoord: read current revision: %w", err)
+	}
+	return f.waitRev(ctx, resp.Header.Revision)
+}
+
+// snapshot returns the raw allocator values and the first corrupt
+// collection, if any.
+func (f *follower) snapshot() (tso, id []byte, corrupt error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for key, err := range f.mu.corrupt {
+		corrupt = fmt.Errorf("%w: collection at %s does not decode: %v", ErrCorruptState, key, err)
+		break
+	}
+	return f.mu.tso, f.mu.id, corrupt
+}
+
+func (f *follower) count() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.mu.colls)
+}
