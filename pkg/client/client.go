@@ -132,10 +132,42 @@ func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.Root
 			c.forget(conn)
 		}
 		last = err
-		if werr := b.Wait(ctx); werr != nil {
+		// Wait for a new active to show up in etcd rather than polling.
+		if werr := c.awaitNewActive(ctx, h.Epoch, b); werr != nil {
 			return fmt.Errorf("%w (last error: %v)", werr, last)
 		}
 	}
+}
+
+// awaitNewActive returns once the ACTIVE key names an active other than
+// the one with epoch gone, or after a short backoff if etcd cannot be
+// watched; it fails only when ctx ends.
+func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Backoff) error {
+	h, ok, err := election.ReadHolder(ctx, c.etcd, c.key)
+	if err == nil && ok && h.Epoch != gone {
+		return nil
+	}
+	if err != nil {
+		return b.Wait(ctx)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	wch := c.etcd.Watch(clientv3.WithRequireLeader(wctx), c.key,
+		clientv3.WithRev(h.Revision+1), clientv3.WithFilterDelete())
+	for resp := range wch {
+		if resp.Err() != nil {
+			break
+		}
+		for _, ev := range resp.Events {
+			if ev.Kv.CreateRevision != gone {
+				return nil
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // retryable reports whether err means "try the active again, maybe

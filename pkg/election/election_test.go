@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -493,4 +494,33 @@ func TestEndLeavesTheKey(t *testing.T) {
 	if term.Err() != reason {
 		t.Fatalf("a second End changed the reason to %v", term.Err())
 	}
+}
+
+func TestLateWriteIsFencedAtEtcd(t *testing.T) {
+	leakcheck.Check(t)
+	c := etcdtest.Start(t)
+	a := candidate(t, c.NewClient(t), "a:1")
+
+	// The write races the term's own watch: whichever notices first, the
+	// write must fail with ErrFenced and must not land. Repeat to exercise
+	// the path where etcd itself rejects it.
+	atEtcd := 0
+	for round := range 10 {
+		term := win(t, a)
+		del(t, c.Client, a.Key())
+		_, err := term.Txn(testCtx(t, 5*time.Second), nil,
+			clientv3.OpPut("data", fmt.Sprint("late ", round)))
+		if !errors.Is(err, election.ErrFenced) {
+			t.Fatalf("round %d: txn after deletion = %v, want ErrFenced", round, err)
+		}
+		if strings.Contains(err.Error(), "is over at revision") {
+			atEtcd++
+		}
+		if _, ok := get(t, c.Client, "data"); ok {
+			t.Fatalf("round %d: a fenced write landed", round)
+		}
+		ended(t, term, 5*time.Second)
+		term.End(nil)
+	}
+	t.Logf("%d of 10 late writes were rejected by etcd, the rest before sending", atEtcd)
 }
