@@ -14,6 +14,7 @@ type gate struct {
 	term     *election.Term
 	inflight int
 	drained  chan struct{}
+	opened   chan struct{} // closed and replaced at every open
 }
 
 // open lets calls through under term.
@@ -21,6 +22,20 @@ func (g *gate) open(term *election.Term) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.term = term
+	if g.opened != nil {
+		close(g.opened)
+	}
+	g.opened = make(chan struct{})
+}
+
+// openedCh returns a channel closed at the next open.
+func (g *gate) openedCh() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.opened == nil {
+		g.opened = make(chan struct{})
+	}
+	return g.opened
 }
 
 // enter admits one call and returns its term, or nil if the gate is closed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/pkg/standby"
 )
 
 // ServerIDHeader is the metadata key in which a client names the server ID
@@ -30,11 +32,36 @@ func (s *Server) unaryGate(
 	if err := s.checkServerID(ctx); err != nil {
 		return nil, err
 	}
-	if s.gate.enter() == nil {
+	if s.gate.enter() == nil && !s.awaitActivation(ctx) {
 		return nil, s.notActive("this " + s.role + " is not the active")
 	}
 	defer s.gate.leave()
 	return handler(ctx, req)
+}
+
+// activationWait bounds how long a call that reaches a member while it is
+// ACTIVATING waits for it to open, instead of failing at once.
+const activationWait = time.Second
+
+// awaitActivation waits for an ACTIVATING member to open its gate and then
+// admits the call; it reports false if the call was not admitted.
+func (s *Server) awaitActivation(ctx context.Context) bool {
+	opened := s.gate.openedCh()
+	if s.gate.enter() != nil {
+		return true // opened just now
+	}
+	if st, _ := s.member.State(); st != standby.Activating {
+		return false
+	}
+	t := time.NewTimer(activationWait)
+	defer t.Stop()
+	select {
+	case <-opened:
+		return s.gate.enter() != nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func (s *Server) gated(fullMethod string) bool {

@@ -23,9 +23,11 @@ const identityEvery = 250 * time.Millisecond
 type prober struct {
 	mu struct {
 		sync.Mutex
-		addr  string
-		conn  *grpc.ClientConn
-		asked time.Time
+		addr     string
+		conn     *grpc.ClientConn
+		asked    time.Time
+		holder   int64 // server ID the last identity check was about
+		mismatch bool  // its verdict
 	}
 }
 
@@ -33,40 +35,43 @@ func (p *prober) probe(ctx context.Context, h election.Holder) bool {
 	if standby.RefusedProbe(ctx, h) {
 		return true
 	}
-	conn := p.connFor(h.Info.Address)
-	if conn == nil {
-		return false
+	conn, due, verdict := p.identityCheck(h)
+	if !due {
+		return verdict
 	}
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	st, err := batonv1.NewCoordinatorClient(conn).GetStatus(cctx, &batonv1.GetStatusRequest{})
-	if err != nil {
-		return false
-	}
-	return st.GetRole() == h.Info.Role && st.GetServerId() != int64(h.Info.ServerID)
+	mismatch := err == nil && st.GetRole() == h.Info.Role &&
+		st.GetServerId() != int64(h.Info.ServerID)
+	p.mu.Lock()
+	p.mu.mismatch = mismatch
+	p.mu.Unlock()
+	return mismatch
 }
 
-// connFor returns a connection to addr when an identity check is due.
-func (p *prober) connFor(addr string) *grpc.ClientConn {
+// identityCheck says whether it is time to ask who listens at h's address
+// (and with which connection); if not, it returns the last verdict for h.
+func (p *prober) identityCheck(h election.Holder) (*grpc.ClientConn, bool, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.mu.asked) < identityEvery {
-		return nil
+	addr, id := h.Info.Address, int64(h.Info.ServerID)
+	if p.mu.holder == id && p.mu.addr == addr && time.Since(p.mu.asked) < identityEvery {
+		return nil, false, p.mu.mismatch
 	}
-	p.mu.asked = time.Now()
-	if p.mu.conn != nil && p.mu.addr == addr {
-		return p.mu.conn
+	p.mu.asked, p.mu.holder, p.mu.mismatch = time.Now(), id, false
+	if p.mu.conn == nil || p.mu.addr != addr {
+		if p.mu.conn != nil {
+			_ = p.mu.conn.Close()
+		}
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			p.mu.conn = nil
+			return nil, false, false
+		}
+		p.mu.addr, p.mu.conn = addr, conn
 	}
-	if p.mu.conn != nil {
-		_ = p.mu.conn.Close()
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		p.mu.conn = nil
-		return nil
-	}
-	p.mu.addr, p.mu.conn = addr, conn
-	return conn
+	return p.mu.conn, true, false
 }
 
 func (p *prober) close() {

@@ -140,8 +140,9 @@ func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.Root
 }
 
 // awaitNewActive returns once the ACTIVE key names an active other than
-// the one with epoch gone, or after a short backoff if etcd cannot be
-// watched; it fails only when ctx ends.
+// the one with epoch gone, or after a growing pause (the same active may
+// still be activating, or etcd may be unreachable). It fails only when ctx
+// ends.
 func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Backoff) error {
 	h, ok, err := election.ReadHolder(ctx, c.etcd, c.key)
 	if err == nil && ok && h.Epoch != gone {
@@ -150,7 +151,7 @@ func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Back
 	if err != nil {
 		return b.Wait(ctx)
 	}
-	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	wctx, cancel := context.WithTimeout(ctx, b.Next())
 	defer cancel()
 	wch := c.etcd.Watch(clientv3.WithRequireLeader(wctx), c.key,
 		clientv3.WithRev(h.Revision+1), clientv3.WithFilterDelete())
@@ -164,10 +165,7 @@ func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Back
 			}
 		}
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return nil
+	return ctx.Err()
 }
 
 // retryable reports whether err means "try the active again, maybe

@@ -68,7 +68,9 @@ func (m *Member) watchForDeath(ctx context.Context) {
 }
 
 func (m *Member) evict(ctx context.Context, h election.Holder) {
-	ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// The eviction must finish even though the deletion it makes ends the
+	// standby wait that owns ctx.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	ok, err := m.cand.Evict(ectx, h)
 	switch {
