@@ -93,8 +93,14 @@ type Option func(*Member)
 func WithStandby(enabled bool) Option { return func(m *Member) { m.standby = enabled } }
 
 // WithLogInterval sets how often a standby logs that it is waiting
-// (default 10 s).
-func WithLogInterval(d time.Duration) Option { return func(m *Member) { m.every = d } }
+// (default 10 s; a duration that is not positive keeps the default).
+func WithLogInterval(d time.Duration) Option {
+	return func(m *Member) {
+		if d > 0 {
+			m.every = d
+		}
+	}
+}
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(m *Member) { m.log = l } }
