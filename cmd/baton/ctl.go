@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/batonhq/baton/pkg/client"
+	"github.com/batonhq/baton/pkg/session"
 )
 
 // ctlOpts are the flags every ctl command shares.
@@ -106,11 +107,34 @@ func (o *ctlOpts) withRootCoord(cmd *cobra.Command, fn func(context.Context, *cl
 		return err
 	}
 	defer cli.Close()
+	if err := o.preflight(cmd.Context(), cli); err != nil {
+		return err
+	}
 	rc := client.New(cli, o.root())
 	defer rc.Close()
 	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 	defer cancel()
 	return o.explain(fn(ctx, rc))
+}
+
+// preflight fails fast, with a hint, when etcd cannot be read or no
+// rootcoord is registered at all; a failover in progress (sessions but no
+// active) is left to the retrying client.
+func (o *ctlOpts) preflight(ctx context.Context, cli *clientv3.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, min(o.timeout, 5*time.Second))
+	defer cancel()
+	prefix := session.NewKeys(o.root()).Prefix() + "rootcoord"
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("cannot read etcd at %s: %w; check --etcd or ETCD_ENDPOINTS",
+			strings.Join(o.endpointList(), ","), err)
+	}
+	if resp.Count == 0 {
+		return fmt.Errorf("no rootcoord is registered in etcd at %s under root path %q; "+
+			"start one with `baton run rootcoord` (or check --root-path)",
+			strings.Join(o.endpointList(), ","), o.root())
+	}
+	return nil
 }
 
 // explain turns an error into one line that says what to do.

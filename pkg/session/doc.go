@@ -23,9 +23,11 @@
 // etcdserver). The session does not depend on the wall clock.
 //
 // When the deadline passes, or etcd says the lease is gone, the session
-// closes the channel returned by Lease. It does not give up: Renew grants a
-// new lease (revoking the old one, best effort) and registers again under
-// the same server ID.
+// closes the channel returned by Lease, and Alive reports false from then
+// on. It does not give up: Renew grants a new lease (revoking the old one,
+// best effort) and registers again under the same server ID. Each attempt
+// to register is bounded by the TTL, so a request stuck on a silent
+// connection does not stall the retries.
 //
 // # Goroutines
 //

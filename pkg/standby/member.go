@@ -44,7 +44,8 @@ func (s State) String() string {
 type Handler interface {
 	// Activate prepares to serve under term (load state, write fenced
 	// bounds). ctx is cancelled when the term ends. An error resigns the
-	// term and the member campaigns again after a backoff.
+	// term and the member campaigns again after a backoff that grows with
+	// each failure in a row, up to 1 s.
 	Activate(ctx context.Context, term *election.Term) error
 	// Deactivate stops serving; it is called once after each successful
 	// Activate, when the term ended or the member is stopping. It must
@@ -93,7 +94,7 @@ type Option func(*Member)
 func WithStandby(enabled bool) Option { return func(m *Member) { m.standby = enabled } }
 
 // WithLogInterval sets how often a standby logs that it is waiting
-// (default 10 s; a duration that is not positive keeps the default).
+// (default 10 s). A duration that is not positive is ignored.
 func WithLogInterval(d time.Duration) Option {
 	return func(m *Member) {
 		if d > 0 {

@@ -335,7 +335,9 @@ func TestPartitionedStandbyRejoinsAndTakesOver(t *testing.T) {
 	c := etcdtest.Start(t)
 	p := testproxy.New(t, c.Endpoint)
 	a := newMember(t, c.NewClient(t), c.Client, "10.0.0.1:1")
-	b := newMember(t, etcdtest.NewClient(t, p.Addr()), c.Client, "10.0.0.2:2")
+	// A zero log interval is ignored rather than crashing the standby.
+	b := newMember(t, etcdtest.NewClient(t, p.Addr()), c.Client, "10.0.0.2:2",
+		standby.WithLogInterval(0))
 	a.start(t)
 	eventually(t, 10*time.Second, "a ACTIVE", a.is(standby.Active))
 	b.start(t)
