@@ -19,6 +19,7 @@ import (
 	"github.com/batonhq/baton/internal/datacoord"
 	"github.com/batonhq/baton/internal/etcdserver"
 	"github.com/batonhq/baton/internal/logging"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/querycoord"
 	"github.com/batonhq/baton/internal/rootcoord"
 )
@@ -187,14 +188,26 @@ func runRoles(ctx context.Context, cfg *config.Config, roles []string) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make([]error, len(roles))
 	var wg sync.WaitGroup
+	var met *metrics.Metrics
+	var metErr error
+	if cfg.Metrics.Address != "" {
+		met = metrics.New()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if metErr = met.Serve(ctx, cfg.Metrics.Address); metErr != nil {
+				cancel()
+			}
+		}()
+	}
+	errs := make([]error, len(roles))
 	for i, role := range roles {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			errs[i] = coord.Run(ctx, coord.Options{
-				Role: role, Config: cfg, Client: cli, Logger: log,
+				Role: role, Config: cfg, Client: cli, Logger: log, Metrics: met,
 				Impl: newRole(role, cli, cfg, log),
 			})
 			if errs[i] != nil {
@@ -203,7 +216,7 @@ func runRoles(ctx context.Context, cfg *config.Config, roles []string) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, metErr)...)
 }
 
 func newRole(role string, cli *clientv3.Client, cfg *config.Config, log *slog.Logger) coord.Role {

@@ -40,6 +40,7 @@ type Config struct {
 	Etcd       EtcdConfig
 	Common     CommonConfig
 	Log        LogConfig
+	Metrics    MetricsConfig
 	RootCoord  CoordConfig
 	DataCoord  CoordConfig
 	QueryCoord CoordConfig
@@ -69,6 +70,13 @@ type CommonConfig struct {
 	// ShutdownTimeout is common.shutdownTimeout, default 10s: the bound on
 	// draining in-flight requests at stop.
 	ShutdownTimeout time.Duration
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Address is metrics.address: host:port serving /metrics, or empty
+	// (the default) for none.
+	Address string
 }
 
 // LogConfig configures the process's logger.

@@ -56,6 +56,7 @@ func buildKeys() []*key {
 		},
 		{name: "log.level", field: func(c *Config) any { return &c.Log.Level }},
 		{name: "log.format", field: func(c *Config) any { return &c.Log.Format }},
+		{name: "metrics.address", field: func(c *Config) any { return &c.Metrics.Address }},
 	}
 	for _, role := range Roles() {
 		ks = append(ks, coordKeys(role)...)

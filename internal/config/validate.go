@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateEtcd()...)
 	errs = append(errs, c.validateCommon()...)
 	errs = append(errs, c.validateLog()...)
+	errs = append(errs, c.validateMetrics()...)
 	errs = append(errs, c.validateCoords()...)
 	return errors.Join(errs...)
 }
@@ -217,4 +218,19 @@ func (c *Config) checkClash(a, b string) error {
 	}
 	return invalid(section(a)+".port", "and %s.port are both %d on address %q; "+
 		"give each role its own port", section(b), ca.Port, clip(ca.Address))
+}
+
+// validateMetrics checks the metrics section.
+func (c *Config) validateMetrics() []error {
+	addr := c.Metrics.Address
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return []error{invalid("metrics.address",
+			"%q is not host:port; write e.g. 127.0.0.1:9091, or leave it empty for no endpoint",
+			clip(addr))}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	batonv1 "github.com/batonhq/baton/api/baton/v1"
 	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/version"
 	"github.com/batonhq/baton/pkg/election"
 	"github.com/batonhq/baton/pkg/session"
@@ -47,6 +48,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Impl is the role's implementation.
 	Impl Role
+	// Metrics, if set, receives state changes and activation times.
+	Metrics *metrics.Metrics
 	// Ready, if set, is called with the listening address once the
 	// server accepts connections.
 	Ready func(addr net.Addr)
@@ -67,6 +70,7 @@ type Server struct {
 	gate      gate
 	gatedSvcs map[string]bool
 	prober    prober
+	metrics   *metrics.Metrics
 }
 
 // Run runs a coordinator until ctx is cancelled (a clean stop returns nil)
@@ -129,6 +133,7 @@ func newServer(o Options, cc *config.CoordConfig, sess *session.Session, log *sl
 		sess:      sess,
 		health:    health.NewServer(),
 		gatedSvcs: map[string]bool{},
+		metrics:   o.Metrics,
 	}
 	for _, svc := range o.Impl.GatedServices() {
 		s.gatedSvcs[svc] = true
@@ -145,6 +150,10 @@ func newServer(o Options, cc *config.CoordConfig, sess *session.Session, log *sl
 	}
 	if o.Config.Common.FastDetection {
 		opts = append(opts, standby.WithProbe(s.prober.probe))
+	}
+	if o.Metrics != nil {
+		opts = append(opts, standby.WithStateHook(o.Metrics.StateHook(o.Role)),
+			standby.WithEvictHook(o.Metrics.EvictHook(o.Role)))
 	}
 	s.member = standby.New(sess, s, opts...)
 	return s
@@ -167,11 +176,15 @@ func listen(role string, cc *config.CoordConfig) (net.Listener, error) {
 // Activate implements standby.Handler: the role loads its state, then the
 // gate opens.
 func (s *Server) Activate(ctx context.Context, term *election.Term) error {
+	start := time.Now()
 	if err := s.impl.Activate(ctx, term); err != nil {
 		return err
 	}
 	s.gate.open(term)
 	s.setHealth(true)
+	if s.metrics != nil {
+		s.metrics.ObserveActivation(s.role, time.Since(start))
+	}
 	return nil
 }
 

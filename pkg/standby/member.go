@@ -76,6 +76,7 @@ type Member struct {
 	every   time.Duration
 	onState func(State)
 	probe   Probe
+	onEvict func()
 
 	mu struct {
 		sync.Mutex
@@ -111,6 +112,10 @@ func WithLogger(l *slog.Logger) Option { return func(m *Member) { m.log = l } }
 // row evicts it (see election.Candidate.Evict) instead of waiting for its
 // lease to expire. Nil (the default) disables it.
 func WithProbe(p Probe) Option { return func(m *Member) { m.probe = p } }
+
+// WithEvictHook sets a function called after each eviction of a dead
+// active, for metrics.
+func WithEvictHook(f func()) Option { return func(m *Member) { m.onEvict = f } }
 
 // WithStateHook sets a function called on every state change, for metrics.
 func WithStateHook(f func(State)) Option { return func(m *Member) { m.onState = f } }

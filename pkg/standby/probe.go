@@ -78,6 +78,9 @@ func (m *Member) evict(ctx context.Context, h election.Holder) {
 		m.log.Warn("evicting the dead active failed", "activeServerID", int64(h.Info.ServerID),
 			"err", err)
 	case ok:
+		if m.onEvict != nil {
+			m.onEvict()
+		}
 		m.log.Info("evicted a dead active", "activeServerID", int64(h.Info.ServerID),
 			"activeAddress", h.Info.Address, "activeEpoch", h.Epoch)
 	}
