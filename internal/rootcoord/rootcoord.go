@@ -230,7 +230,7 @@ func (r *RootCoord) CreateCollection(
 		return nil, toStatus(err)
 	}
 	if r.catalog.Has(req.GetName()) {
-		return nil, status.Errorf(codes.AlreadyExists, "collection %q already exists", req.GetName())
+		return r.createdBefore(req)
 	}
 	id, err := r.ids.Alloc(ctx, 1)
 	if err != nil {
@@ -246,12 +246,35 @@ func (r *RootCoord) CreateCollection(
 		Description:     req.GetDescription(),
 		Fields:          req.GetFields(),
 		CreateTimestamp: ts,
+		CreateRequestId: req.GetRequestId(),
 	}
 	if err := r.catalog.Create(ctx, coll); err != nil {
+		if errors.Is(err, ErrExists) {
+			return r.createdBefore(req)
+		}
 		return nil, toStatus(err)
 	}
 	r.log.Info("collection created", "collection", coll.GetName(), "collectionID", id)
 	return &batonv1.CreateCollectionResponse{Collection: coll}, nil
+}
+
+// createdBefore answers a create whose name is taken: a retry of the call
+// that created the collection (same non-empty request ID) gets the
+// collection, anything else ALREADY_EXISTS.
+func (r *RootCoord) createdBefore(
+	req *batonv1.CreateCollectionRequest,
+) (*batonv1.CreateCollectionResponse, error) {
+	coll, err := r.catalog.Describe(req.GetName())
+	if err != nil {
+		// Dropped in between: report the conflict the caller ran into.
+		return nil, status.Errorf(codes.AlreadyExists, "collection %q already exists", req.GetName())
+	}
+	if id := req.GetRequestId(); id != "" && coll.GetCreateRequestId() == id {
+		r.log.Info("collection create retried; returning the earlier result",
+			"collection", coll.GetName(), "collectionID", coll.GetId(), "requestID", id)
+		return &batonv1.CreateCollectionResponse{Collection: coll}, nil
+	}
+	return nil, status.Errorf(codes.AlreadyExists, "collection %q already exists", req.GetName())
 }
 
 // DropCollection implements batonv1.RootCoordServer.

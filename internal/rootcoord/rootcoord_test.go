@@ -336,3 +336,59 @@ func TestWarmStandbyFollowsChanges(t *testing.T) {
 		t.Fatalf("promoted standby lists %d collections (err %v), want 9", len(list.Collections), err)
 	}
 }
+
+// TestCreateRetryAfterTakeoverIsIdempotent is the client that sent a create,
+// lost the answer when the active died, and retries with the same request
+// ID at the new active: it gets the collection the first attempt made, while
+// anyone else gets ALREADY_EXISTS.
+func TestCreateRetryAfterTakeoverIsIdempotent(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	rc, s, term := activeRC(t, c.Client)
+	req := collReq("retried")
+	req.RequestId = "req-1"
+	first, err := rc.CreateCollection(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash(t, rc, s, term)
+
+	for _, warm := range []bool{true, false} {
+		next, s2, term2 := activeRCMode(t, c.Client, warm)
+		again, err := next.CreateCollection(ctx, req)
+		if err != nil {
+			t.Fatalf("warm=%v: retry with the same request ID: %v", warm, err)
+		}
+		if again.Collection.Id != first.Collection.Id ||
+			again.Collection.CreateTimestamp != first.Collection.CreateTimestamp {
+			t.Fatalf("warm=%v: retry returned ID %d ts %d, want the first attempt's ID %d ts %d", warm,
+				again.Collection.Id, again.Collection.CreateTimestamp,
+				first.Collection.Id, first.Collection.CreateTimestamp)
+		}
+		other := collReq("retried")
+		other.RequestId = "req-2"
+		if _, err := next.CreateCollection(ctx, other); status.Code(err) != codes.AlreadyExists {
+			t.Fatalf("warm=%v: create with another request ID: %v, want ALREADY_EXISTS", warm, err)
+		}
+		if _, err := next.CreateCollection(ctx, collReq("retried")); status.Code(err) != codes.AlreadyExists {
+			t.Fatalf("warm=%v: create without a request ID: %v, want ALREADY_EXISTS", warm, err)
+		}
+		crash(t, next, s2, term2)
+	}
+}
+
+func TestCreateRefusesBadRequestID(t *testing.T) {
+	for _, id := range []string{strings.Repeat("x", MaxRequestIDLength+1), "has space", "tab\t", "é"} {
+		req := collReq("ok")
+		req.RequestId = id
+		err := ValidateCollection(req)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "request_id") {
+			t.Errorf("request_id %q: got %v, want an invalid request_id error", id, err)
+		}
+	}
+	req := collReq("ok")
+	req.RequestId = strings.Repeat("a", MaxRequestIDLength)
+	if err := ValidateCollection(req); err != nil {
+		t.Errorf("request_id of the maximum length refused: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ const (
 	MaxFields            = 64
 	MaxDim               = 32768
 	DefaultMaxLength     = 65535
+	MaxRequestIDLength   = 128
 )
 
 // ErrInvalid is returned for a request that breaks a schema rule.
@@ -39,6 +40,20 @@ func ValidateName(what, name string) error {
 	return nil
 }
 
+func validateRequestID(id string) error {
+	if len(id) > MaxRequestIDLength {
+		return fmt.Errorf("%w: request_id is %d bytes long; the limit is %d",
+			ErrInvalid, len(id), MaxRequestIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return fmt.Errorf("%w: request_id has byte 0x%02x at position %d; use printable ASCII "+
+				"without spaces", ErrInvalid, id[i], i+1)
+		}
+	}
+	return nil
+}
+
 func isVector(t batonv1.FieldType) bool {
 	return t == batonv1.FieldType_FIELD_TYPE_FLOAT_VECTOR ||
 		t == batonv1.FieldType_FIELD_TYPE_BINARY_VECTOR
@@ -52,6 +67,9 @@ func ValidateCollection(req *batonv1.CreateCollectionRequest) error {
 	if len(req.GetDescription()) > MaxDescriptionLength {
 		return fmt.Errorf("%w: description is %d bytes; the limit is %d", ErrInvalid,
 			len(req.GetDescription()), MaxDescriptionLength)
+	}
+	if err := validateRequestID(req.GetRequestId()); err != nil {
+		return err
 	}
 	fields := req.GetFields()
 	if len(fields) == 0 || len(fields) > MaxFields {

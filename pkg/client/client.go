@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	batonv1 "github.com/batonhq/baton/api/baton/v1"
 	"github.com/batonhq/baton/internal/backoff"
@@ -219,11 +222,17 @@ func (c *Client) AllocID(ctx context.Context, count uint32) (int64, error) {
 	return first, err
 }
 
-// CreateCollection creates a collection.
+// CreateCollection creates a collection. Unless req carries a request ID,
+// it gets a random one, so that a retry after a failover whose first attempt
+// did commit returns the collection instead of ALREADY_EXISTS.
 func (c *Client) CreateCollection(
 	ctx context.Context,
 	req *batonv1.CreateCollectionRequest,
 ) (*batonv1.Collection, error) {
+	if req.GetRequestId() == "" {
+		req = proto.CloneOf(req)
+		req.RequestId = newRequestID()
+	}
 	var coll *batonv1.Collection
 	err := c.call(ctx, func(ctx context.Context, rc batonv1.RootCoordClient) error {
 		resp, err := rc.CreateCollection(ctx, req)
@@ -261,4 +270,11 @@ func (c *Client) ListCollections(ctx context.Context) ([]*batonv1.Collection, er
 		return err
 	})
 	return colls, err
+}
+
+// newRequestID returns 16 random bytes in hex.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails since Go 1.24
+	return hex.EncodeToString(b[:])
 }

@@ -256,6 +256,9 @@ type Collection struct {
 	Fields      []*FieldSchema         `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
 	// create_timestamp is a hybrid timestamp from the TSO.
 	CreateTimestamp uint64 `protobuf:"varint,5,opt,name=create_timestamp,json=createTimestamp,proto3" json:"create_timestamp,omitempty"`
+	// create_request_id is the request_id of the CreateCollection call that
+	// created the collection, empty if the caller gave none.
+	CreateRequestId string `protobuf:"bytes,6,opt,name=create_request_id,json=createRequestId,proto3" json:"create_request_id,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -323,6 +326,13 @@ func (x *Collection) GetCreateTimestamp() uint64 {
 		return x.CreateTimestamp
 	}
 	return 0
+}
+
+func (x *Collection) GetCreateRequestId() string {
+	if x != nil {
+		return x.CreateRequestId
+	}
+	return ""
 }
 
 // NotActive is attached to UNAVAILABLE errors by a coordinator that is not
@@ -591,10 +601,16 @@ func (x *AllocIDResponse) GetCount() uint32 {
 }
 
 type CreateCollectionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	Fields        []*FieldSchema         `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Fields      []*FieldSchema         `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// request_id makes the call safe to retry: when a collection of this name
+	// already exists and was created with the same request_id, the call returns
+	// it instead of ALREADY_EXISTS. A client that retries across a failover
+	// (its first attempt may have committed before the active died) sets one
+	// per logical call; pkg/client does. At most 128 printable ASCII bytes.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -648,6 +664,13 @@ func (x *CreateCollectionRequest) GetFields() []*FieldSchema {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *CreateCollectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type CreateCollectionResponse struct {
@@ -1093,14 +1116,15 @@ const file_api_baton_v1_baton_proto_rawDesc = "" +
 	"\vprimary_key\x18\x04 \x01(\bR\n" +
 	"primaryKey\x12\x1d\n" +
 	"\n" +
-	"max_length\x18\x05 \x01(\x03R\tmaxLength\"\xac\x01\n" +
+	"max_length\x18\x05 \x01(\x03R\tmaxLength\"\xd8\x01\n" +
 	"\n" +
 	"Collection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12-\n" +
 	"\x06fields\x18\x04 \x03(\v2\x15.baton.v1.FieldSchemaR\x06fields\x12)\n" +
-	"\x10create_timestamp\x18\x05 \x01(\x04R\x0fcreateTimestamp\"\x8d\x01\n" +
+	"\x10create_timestamp\x18\x05 \x01(\x04R\x0fcreateTimestamp\x12*\n" +
+	"\x11create_request_id\x18\x06 \x01(\tR\x0fcreateRequestId\"\x8d\x01\n" +
 	"\tNotActive\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12(\n" +
 	"\x10active_server_id\x18\x02 \x01(\x03R\x0eactiveServerId\x12%\n" +
@@ -1115,11 +1139,13 @@ const file_api_baton_v1_baton_proto_rawDesc = "" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"=\n" +
 	"\x0fAllocIDResponse\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"~\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\x9d\x01\n" +
 	"\x17CreateCollectionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12-\n" +
-	"\x06fields\x18\x03 \x03(\v2\x15.baton.v1.FieldSchemaR\x06fields\"P\n" +
+	"\x06fields\x18\x03 \x03(\v2\x15.baton.v1.FieldSchemaR\x06fields\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"P\n" +
 	"\x18CreateCollectionResponse\x124\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x14.baton.v1.CollectionR\n" +
