@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +37,8 @@ func newCtlCmd() *cobra.Command {
 	}
 	pf := ctl.PersistentFlags()
 	pf.StringVar(&o.endpoints, "etcd", "",
-		"etcd endpoints, comma separated (default $ETCD_ENDPOINTS, else 127.0.0.1:2379)")
+		"etcd endpoints, comma separated (default $BATON_ETCD_ENDPOINTS, else $ETCD_ENDPOINTS, "+
+			"else 127.0.0.1:2379)")
 	pf.StringVar(&o.rootPath, "root-path", "",
 		"etcd root path (default $BATON_ETCD_ROOTPATH, else by-dev)")
 	pf.DurationVar(&o.timeout, "timeout", 30*time.Second,
@@ -57,8 +60,10 @@ func (o *ctlOpts) check() error {
 
 func (o *ctlOpts) endpointList() []string {
 	raw := o.endpoints
-	if raw == "" {
-		raw = os.Getenv("ETCD_ENDPOINTS")
+	for _, env := range []string{"BATON_ETCD_ENDPOINTS", "ETCD_ENDPOINTS"} {
+		if raw == "" {
+			raw = os.Getenv(env)
+		}
 	}
 	if raw == "" {
 		raw = "127.0.0.1:2379"
@@ -88,16 +93,47 @@ func (o *ctlOpts) etcd() (*clientv3.Client, error) {
 		return nil, err
 	}
 	eps := o.endpointList()
+	if err := reachable(eps); err != nil {
+		return nil, err
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   eps,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcd at %s: %w; check --etcd or ETCD_ENDPOINTS",
+		return nil, fmt.Errorf("etcd at %s: %w; check --etcd or BATON_ETCD_ENDPOINTS",
 			strings.Join(eps, ","), err)
 	}
 	return cli, nil
+}
+
+// reachable checks that the endpoints are well formed and that at least one
+// of them accepts a TCP connection, so that a wrong or down etcd is reported
+// at once and with its cause (connection refused, no such host) instead of
+// as a timeout many seconds later.
+func reachable(eps []string) error {
+	if len(eps) == 0 {
+		return errors.New("no etcd endpoint given; use --etcd host:port")
+	}
+	var failures []string
+	for _, ep := range eps {
+		hostPort := ep
+		if u, err := url.Parse(ep); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+			hostPort = u.Host
+		}
+		if _, port, err := net.SplitHostPort(hostPort); err != nil || port == "" {
+			return fmt.Errorf("etcd endpoint %q: want host:port or http://host:port", ep)
+		}
+		conn, err := net.DialTimeout("tcp", hostPort, 2*time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		failures = append(failures, err.Error())
+	}
+	return fmt.Errorf("cannot connect to etcd: %s; is etcd running? check --etcd, "+
+		"BATON_ETCD_ENDPOINTS or ETCD_ENDPOINTS", strings.Join(failures, "; "))
 }
 
 // withRootCoord runs fn with a client of the active rootcoord.
@@ -126,7 +162,7 @@ func (o *ctlOpts) preflight(ctx context.Context, cli *clientv3.Client) error {
 	prefix := session.NewKeys(o.root()).Prefix() + "rootcoord"
 	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
-		return fmt.Errorf("cannot read etcd at %s: %w; check --etcd or ETCD_ENDPOINTS",
+		return fmt.Errorf("cannot read etcd at %s: %w; check --etcd or BATON_ETCD_ENDPOINTS",
 			strings.Join(o.endpointList(), ","), err)
 	}
 	if resp.Count == 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -49,6 +50,12 @@ func newStatusCmd(o *ctlOpts) *cobra.Command {
 			if o.output == "json" {
 				return printJSON(cmd.OutOrStdout(), rows)
 			}
+			if len(rows) == 0 {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(),
+					"no coordinators registered in etcd at %s under root path %q\n",
+					strings.Join(o.endpointList(), ","), o.root())
+				return err
+			}
 			return printStatusTable(cmd.OutOrStdout(), rows)
 		},
 	}
@@ -56,7 +63,7 @@ func newStatusCmd(o *ctlOpts) *cobra.Command {
 
 func (o *ctlOpts) explainEtcd(err error) error {
 	return fmt.Errorf("read cluster state from etcd %v (root path %q): %w; check --etcd or "+
-		"ETCD_ENDPOINTS", o.endpointList(), o.root(), err)
+		"BATON_ETCD_ENDPOINTS", o.endpointList(), o.root(), err)
 }
 
 // readStatus lists every session and marks the actives.
@@ -113,10 +120,6 @@ func toRow(ctx context.Context, cli *clientv3.Client, info session.Info, h elect
 }
 
 func printStatusTable(w io.Writer, rows []statusRow) error {
-	if len(rows) == 0 {
-		_, err := fmt.Fprintln(w, "no coordinators registered")
-		return err
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tSERVER ID\tADDRESS\tSTATE\tEPOCH\tTTL\tSINCE")
 	for _, r := range rows {

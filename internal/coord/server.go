@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -160,15 +161,20 @@ func newServer(o Options, cc *config.CoordConfig, sess *session.Session, log *sl
 }
 
 func listen(role string, cc *config.CoordConfig) (net.Listener, error) {
+	// An IP address is bound as given; localhost means loopback only; any
+	// other host name binds every interface (the name is what others dial).
 	host := ""
 	if ip := net.ParseIP(cc.Address); ip != nil {
 		host = cc.Address
+	} else if strings.EqualFold(cc.Address, "localhost") {
+		host = "127.0.0.1"
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(cc.Port))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: listen on %s: %w; choose another port with --port or %s.port",
-			role, addr, err, sectionOf(role))
+		return nil, fmt.Errorf("%s: listen on %s: %w; choose another port with --port "+
+			"(baton run %s), %s.port in the config file or BATON_%s_PORT",
+			role, addr, err, role, sectionOf(role), strings.ToUpper(sectionOf(role)))
 	}
 	return lis, nil
 }

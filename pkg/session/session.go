@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,7 +111,7 @@ func New(
 	s.mu.info.Hostname = host
 	s.mu.info.StartTime = time.Now().UTC().Truncate(time.Millisecond)
 
-	id, err := allocServerID(ctx, client, s.keys.Counter())
+	id, err := s.allocServerID(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -392,17 +393,26 @@ func (s *Session) renewOnce(ctx context.Context, lease clientv3.LeaseID) error {
 	return nil
 }
 
-// allocServerID advances the counter at key by one with a compare-and-swap
-// and returns the new value.
-func allocServerID(ctx context.Context, c *clientv3.Client, key string) (ServerID, error) {
+// allocServerID advances the counter by one with a compare-and-swap and
+// returns the new value. It retries until ctx is done; each attempt is
+// bounded by the TTL and every failure is logged, so a process whose etcd is
+// unreachable says so instead of waiting in silence.
+func (s *Session) allocServerID(ctx context.Context) (ServerID, error) {
+	key := s.keys.Counter()
 	b := backoff.New()
 	for {
-		id, ok, err := tryAllocServerID(ctx, c, key)
+		actx, cancel := context.WithTimeout(ctx, s.ttl)
+		id, ok, err := tryAllocServerID(actx, s.client, key)
+		cancel()
 		if err != nil && errors.Is(err, ErrCorruptCounter) {
 			return 0, err
 		}
 		if ok {
 			return id, nil
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("cannot reach etcd to allocate a server ID, retrying",
+				"endpoints", strings.Join(s.client.Endpoints(), ","), "key", key, "err", err)
 		}
 		if werr := b.Wait(ctx); werr != nil {
 			return 0, fmt.Errorf("session: allocate server ID at %s: %w (last error: %v)",

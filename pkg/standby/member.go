@@ -262,7 +262,7 @@ func (m *Member) ensureSession(ctx context.Context) error {
 			return nil
 		}
 	}
-	m.log.Info("session lease lost, registering a new lease", "serverID", int64(m.s.ServerID()))
+	m.log.Info("session lease lost, registering a new lease")
 	if err := m.s.Renew(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
