@@ -36,6 +36,9 @@ func newLogger(level string, closing *atomic.Bool) (*zap.Logger, error) {
 	zc := zap.NewProductionConfig()
 	zc.Level = zap.NewAtomicLevelAt(lv)
 	zc.Sampling = nil
+	// Stack traces only at debug: a taken port is an operator error, and
+	// Baton prints its own one-line cause.
+	zc.DisableStacktrace = lv > zapcore.DebugLevel
 	lg, err := zc.Build(zap.WrapCore(func(core zapcore.Core) zapcore.Core {
 		return quietCore{Core: core, closing: closing}
 	}))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/pkg/v3/featuregate"
@@ -72,7 +73,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ecfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	e, err := embed.StartEtcd(ecfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcdserver: start member %q in %s: %w", ecfg.Name, cfg.DataDir, err)
+		hint := ""
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = "; another process holds the port: stop it, or choose other ports with " +
+				"--listen-client-urls and --listen-peer-urls"
+		}
+		return nil, fmt.Errorf("etcdserver: start member %q in %s: %w%s", ecfg.Name, cfg.DataDir, err, hint)
 	}
 	timeout := cfg.ReadyTimeout
 	if timeout <= 0 {
