@@ -122,6 +122,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := <-serveErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		log.Warn("grpc server stopped with an error", "err", err)
 	}
+	if runErr == nil {
+		log.Info("coordinator stopped")
+	}
 	return s.explain(runErr)
 }
 
