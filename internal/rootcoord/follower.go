@@ -25,7 +25,6 @@ var errNotLoaded = errors.New("rootcoord: state not loaded yet")
 // a cold coordinator runs one only while active.
 type follower struct {
 	cli     *clientv3.Client
-	watcher clientv3.Watcher
 	prefix  string // ends in "/"
 	collPfx string
 	tsoKey  string
@@ -41,7 +40,8 @@ type follower struct {
 		tso     []byte
 		id      []byte
 		advance chan struct{} // closed and replaced when rev grows
-		wctx    context.Context
+		watcher clientv3.Watcher // while run runs
+		wctx    context.Context  // of the current watch
 	}
 }
 
@@ -62,8 +62,16 @@ func newFollower(cli *clientv3.Client, rootPath string, log *slog.Logger) *follo
 // run loads and follows until ctx ends; a broken watch (compaction, lost
 // leader) is replaced by a fresh load.
 func (f *follower) run(ctx context.Context) {
-	f.watcher = clientv3.NewWatcher(f.cli)
-	defer f.watcher.Close()
+	watcher := clientv3.NewWatcher(f.cli)
+	f.mu.Lock()
+	f.mu.watcher = watcher
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.mu.watcher, f.mu.wctx = nil, nil
+		f.mu.Unlock()
+		watcher.Close()
+	}()
 	b := backoff.New()
 	for ctx.Err() == nil {
 		if err := f.load(ctx); err != nil {
@@ -72,7 +80,7 @@ func (f *follower) run(ctx context.Context) {
 			continue
 		}
 		b.Reset()
-		err := f.follow(ctx)
+		err := f.follow(ctx, watcher)
 		if ctx.Err() == nil {
 			f.log.Info("watch on rootcoord state broke, reloading", "err", err)
 			_ = b.Wait(ctx)
@@ -103,14 +111,14 @@ func (f *follower) load(ctx context.Context) error {
 }
 
 // follow applies watch events until the watch breaks or ctx ends.
-func (f *follower) follow(ctx context.Context) error {
+func (f *follower) follow(ctx context.Context, watcher clientv3.Watcher) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	f.mu.Lock()
 	from := f.mu.rev + 1
 	f.mu.wctx = wctx
 	f.mu.Unlock()
-	wch := f.watcher.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
+	wch := watcher.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
 	for resp := range wch {
 		if err := resp.Err(); err != nil {
 			return err
@@ -166,19 +174,31 @@ func (f *follower) advanceLocked(rev int64) {
 	f.mu.advance = make(chan struct{})
 }
 
+// reset drops the copy, for a cold coordinator that stopped following; the
+// next run loads everything again.
+func (f *follower) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mu.loaded = false
+	f.mu.rev = 0
+	f.mu.colls, f.mu.corrupt = nil, nil
+	f.mu.tso, f.mu.id = nil, nil
+}
+
 // waitRev waits until every change up to rev is applied.
 func (f *follower) waitRev(ctx context.Context, rev int64) error {
 	for {
 		f.mu.RLock()
-		done, advance, wctx := f.mu.loaded && f.mu.rev >= rev, f.mu.advance, f.mu.wctx
+		done, advance := f.mu.loaded && f.mu.rev >= rev, f.mu.advance
+		watcher, wctx := f.mu.watcher, f.mu.wctx
 		f.mu.RUnlock()
 		if done {
 			return nil
 		}
 		// Ask etcd to tell the watch how far it is, in case nothing under
 		// the prefix changed since.
-		if wctx != nil && f.watcher != nil {
-			_ = f.watcher.RequestProgress(wctx)
+		if watcher != nil && wctx != nil {
+			_ = watcher.RequestProgress(wctx)
 		}
 		t := time.NewTimer(100 * time.Millisecond)
 		select {

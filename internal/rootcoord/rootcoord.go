@@ -173,7 +173,9 @@ func (r *RootCoord) Deactivate(error) {
 	r.ids.Deactivate()
 	r.catalog.Deactivate()
 	if !r.warm {
+		// A cold coordinator keeps nothing between terms.
 		r.stopFollower()
+		r.f.reset()
 	}
 }
 

@@ -392,3 +392,103 @@ func TestCreateRefusesBadRequestID(t *testing.T) {
 		t.Errorf("request_id of the maximum length refused: %v", err)
 	}
 }
+
+// TestTSOLeadIsCapped asks for whole milliseconds of timestamps with a
+// stopped clock: the physical part runs ahead of the clock by at most
+// maxLead, after which Alloc waits for the clock instead of running away.
+func TestTSOLeadIsCapped(t *testing.T) {
+	c := etcdtest.Start(t)
+	rc, _, _ := activeRC(t, c.Client)
+	frozen := time.Now()
+	rc.tso.mu.Lock()
+	rc.tso.now = func() time.Time { return frozen }
+	rc.tso.mu.Unlock()
+
+	ctx := context.Background()
+	var last uint64
+	for i := range maxLead.Milliseconds() + 1 {
+		ts, err := rc.tso.Alloc(ctx, MaxTimestampCount)
+		if err != nil {
+			t.Fatalf("alloc %d within the lead: %v", i, err)
+		}
+		if ts <= last {
+			t.Fatalf("timestamp %d after %d", ts, last)
+		}
+		last = ts
+	}
+	phys, _ := ParseTS(last)
+	if lead := phys.Sub(frozen); lead > maxLead {
+		t.Fatalf("physical part is %v ahead of the clock, the cap is %v", lead, maxLead)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if ts, err := rc.tso.Alloc(short, MaxTimestampCount); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("alloc beyond the lead with a stopped clock: ts %d err %v, want a wait until the deadline", ts, err)
+	}
+
+	// Once the clock moves on, allocation resumes above everything issued.
+	rc.tso.mu.Lock()
+	rc.tso.now = time.Now
+	rc.tso.mu.Unlock()
+	later, cancel2 := context.WithTimeout(ctx, 2*maxLead)
+	defer cancel2()
+	ts, err := rc.tso.Alloc(later, MaxTimestampCount)
+	if err != nil {
+		t.Fatalf("alloc after the clock moved: %v", err)
+	}
+	if ts <= last {
+		t.Fatalf("timestamp %d after %d", ts, last)
+	}
+}
+
+// TestColdCoordinatorForgetsStateWhenDeposed checks that a cold rootcoord
+// holds the catalog only while active, and loads it afresh (with changes
+// made by others in between) when it is active again.
+func TestColdCoordinatorForgetsStateWhenDeposed(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	rc, s, term := activeRCMode(t, c.Client, false)
+	for i := range 50 {
+		if _, err := rc.CreateCollection(ctx, collReq(fmt.Sprintf("cold%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rc.f.count(); n != 50 {
+		t.Fatalf("active cold rootcoord holds %d collections, want 50", n)
+	}
+	crash(t, rc, s, term)
+	if n := rc.f.count(); n != 0 {
+		t.Fatalf("deposed cold rootcoord still holds %d collections", n)
+	}
+
+	// Someone else is active and drops one; then rc's turn comes again.
+	other, s2, term2 := activeRCMode(t, c.Client, true)
+	if _, err := other.DropCollection(ctx, &batonv1.DropCollectionRequest{Name: "cold07"}); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, other, s2, term2)
+
+	s3, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:1", session.WithTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s3.Close(context.Background()) })
+	term3, _, err := election.NewCandidate(s3, nil).Campaign(ctx)
+	if err != nil || term3 == nil {
+		t.Fatalf("campaign: %v", err)
+	}
+	t.Cleanup(func() { term3.End(nil) })
+	if err := rc.Activate(ctx, term3); err != nil {
+		t.Fatalf("second activation of the cold rootcoord: %v", err)
+	}
+	list, err := rc.ListCollections(ctx, &batonv1.ListCollectionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Collections) != 49 {
+		t.Fatalf("after reactivation %d collections, want 49", len(list.Collections))
+	}
+	if _, err := rc.DescribeCollection(ctx, &batonv1.DescribeCollectionRequest{Name: "cold07"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("collection dropped by the other active is still there: %v", err)
+	}
+}

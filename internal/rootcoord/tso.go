@@ -22,6 +22,11 @@ const (
 
 	// tsoWindow is how far ahead of the clock the saved bound is kept.
 	tsoWindow = 3 * time.Second
+	// maxLead is how far ahead of the clock the physical part may run when
+	// callers ask for more than 2^18 timestamps a millisecond; beyond it,
+	// Alloc waits for the clock. A new active starts at the saved bound,
+	// which is at most tsoWindow ahead, so maxLead is the same.
+	maxLead = tsoWindow
 )
 
 // Errors of the root coordinator.
@@ -56,6 +61,7 @@ type TSO struct {
 		physical int64 // ms of the last issued timestamp
 		logical  int64 // next logical value at physical
 		bound    int64 // saved bound: issued physical < bound
+		start    int64 // physical at activation
 	}
 }
 
@@ -91,6 +97,7 @@ func (t *TSO) Activate(ctx context.Context, raw []byte, term *election.Term) err
 	t.mu.Lock()
 	t.mu.term = term
 	t.mu.physical = start
+	t.mu.start = start
 	t.mu.logical = 0
 	t.mu.bound = 0
 	t.mu.Unlock()
@@ -149,37 +156,60 @@ func (t *TSO) Alloc(ctx context.Context, count int64) (uint64, error) {
 		return 0, fmt.Errorf("%w: timestamp count %d; ask for 1 to %d", ErrBadCount, count,
 			MaxTimestampCount)
 	}
-	for range 3 {
-		ts, need, err := t.tryAlloc(count)
-		if err != nil || need == 0 {
-			return ts, err
-		}
-		// The clock caught up with the saved bound: save a new one first.
-		if err := t.extend(ctx, need+tsoWindow.Milliseconds()); err != nil {
+	for extended := 0; ; {
+		ts, need, wait, err := t.tryAlloc(count)
+		switch {
+		case err != nil:
 			return 0, err
+		case wait > 0:
+			// More than 2^18 timestamps a millisecond for so long that the
+			// physical part ran maxLead ahead of the clock: let it catch up.
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return 0, ctx.Err()
+			case <-timer.C:
+			}
+		case need > 0:
+			// The clock caught up with the saved bound: save a new one first.
+			if extended++; extended > 3 {
+				return 0, fmt.Errorf("rootcoord: TSO bound could not keep up with the clock")
+			}
+			if err := t.extend(ctx, need+tsoWindow.Milliseconds()); err != nil {
+				return 0, err
+			}
+		default:
+			return ts, nil
 		}
 	}
-	return 0, fmt.Errorf("rootcoord: TSO bound could not keep up with the clock")
 }
 
-// tryAlloc issues timestamps if the bound allows; otherwise it returns the
-// physical time that the bound must exceed.
-func (t *TSO) tryAlloc(count int64) (ts uint64, need int64, err error) {
+// tryAlloc issues timestamps if the bound allows. Otherwise it returns the
+// physical time that the bound must exceed, or how long to wait for the
+// clock when the physical part would run more than maxLead ahead of it.
+func (t *TSO) tryAlloc(count int64) (ts uint64, need int64, wait time.Duration, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mu.term == nil || !t.mu.term.Valid() {
-		return 0, 0, errNotActive
+		return 0, 0, 0, errNotActive
 	}
+	now := t.now().UnixMilli()
 	phys, logical := t.mu.physical, t.mu.logical
-	if now := t.now().UnixMilli(); now > phys {
+	if now > phys {
 		phys, logical = now, 0
 	}
 	if logical+count > MaxTimestampCount {
 		phys, logical = phys+1, 0
+		// Lead is counted from the start of the term when the clock is
+		// behind it (a clock that went back, or a saved bound ahead).
+		if lead := phys - max(now, t.mu.start); lead > maxLead.Milliseconds() {
+			return 0, 0, time.Duration(lead-maxLead.Milliseconds()) * time.Millisecond, nil
+		}
 	}
 	if phys >= t.mu.bound {
-		return 0, phys, nil
+		return 0, phys, 0, nil
 	}
 	t.mu.physical, t.mu.logical = phys, logical+count
-	return ComposeTS(phys, logical), 0, nil
+	return ComposeTS(phys, logical), 0, 0, nil
 }
