@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	batonv1 "github.com/batonhq/baton/api/baton/v1"
+	"github.com/batonhq/baton/pkg/election"
 	"github.com/batonhq/baton/pkg/standby"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) unaryGate(
 		return nil, err
 	}
 	if s.gate.enter() == nil && !s.awaitActivation(ctx) {
-		return nil, s.notActive("this " + s.role + " is not the active")
+		return nil, s.notActive(ctx, "this "+s.role+" is not the active")
 	}
 	defer s.gate.leave()
 	return handler(ctx, req)
@@ -81,16 +82,24 @@ func (s *Server) checkServerID(ctx context.Context) error {
 			ServerIDHeader, vals[0])
 	}
 	if own := int64(s.sess.ServerID()); want != own {
-		return s.notActive("this address now serves " + s.role + " server " +
-			strconv.FormatInt(own, 10) + ", not server " + vals[0])
+		return s.notActive(ctx, "this address now serves "+s.role+" server "+
+			strconv.FormatInt(own, 10)+", not server "+vals[0])
 	}
 	return nil
 }
 
 // notActive builds an UNAVAILABLE status naming the active, if known.
-func (s *Server) notActive(msg string) error {
+func (s *Server) notActive(ctx context.Context, msg string) error {
 	detail := &batonv1.NotActive{Role: s.role, ServerId: int64(s.sess.ServerID())}
-	if h, ok := s.member.Holder(); ok && h.Info.ServerID != s.sess.ServerID() {
+	h, ok := s.member.Holder()
+	if !ok {
+		// Between terms (the role just changed hands) the member does not
+		// know the holder yet; etcd does.
+		rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		h, ok, _ = election.ReadHolder(rctx, s.sess.Client(), s.sess.Keys().Active(s.role))
+		cancel()
+	}
+	if ok && h.Info.ServerID != s.sess.ServerID() {
 		detail.ActiveServerId = int64(h.Info.ServerID)
 		detail.ActiveAddress = h.Info.Address
 		msg += "; the active is server " + strconv.FormatInt(detail.ActiveServerId, 10) +

@@ -64,7 +64,11 @@ func (p *prober) identityCheck(h election.Holder) (*grpc.ClientConn, bool, bool)
 		if p.mu.conn != nil {
 			_ = p.mu.conn.Close()
 		}
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		// No service config from DNS: its TXT lookup can stall resolution
+		// for seconds where the name server drops such queries (a Docker
+		// internal network), and Baton publishes none.
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDisableServiceConfig())
 		if err != nil {
 			p.mu.conn = nil
 			return nil, false, false

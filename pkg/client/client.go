@@ -95,8 +95,13 @@ func (c *Client) connect(ctx context.Context) (*grpc.ClientConn, election.Holder
 	if !ok {
 		return nil, election.Holder{}, ErrNoActive
 	}
+	// WithDisableServiceConfig: Baton publishes no service config in DNS,
+	// and the TXT lookup for one can stall every new connection for
+	// seconds where the name server drops such queries (a Docker internal
+	// network).
 	conn, err := grpc.NewClient(h.Info.Address,
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDisableServiceConfig())
 	if err != nil {
 		return nil, election.Holder{}, fmt.Errorf("client: dial %s: %w", h.Info.Address, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/batonhq/baton/internal/backoff"
@@ -65,11 +66,12 @@ func NewCandidate(s *session.Session, log *slog.Logger) *Candidate {
 // Key returns the role's ACTIVE key.
 func (c *Candidate) Key() string { return c.key }
 
-// Campaign tries once to become the active. It returns a Term if it won,
-// and otherwise the current holder. It does not wait for the role to become
-// vacant. It returns an error wrapping ErrLeaseLost, without writing
-// anything, when the session's lease is not certainly alive: the caller
-// renews the session first.
+// Campaign tries once to become the active. It returns a Term if it won
+// (or finds the ACTIVE key already on the session's own lease, left by an
+// attempt whose answer was lost), and otherwise the current holder. It does
+// not wait for the role to become vacant. It returns an error wrapping
+// ErrLeaseLost, without writing anything, when the session's lease is not
+// certainly alive: the caller renews the session first.
 func (c *Candidate) Campaign(ctx context.Context) (*Term, Holder, error) {
 	lease, lost := c.s.Lease()
 	if !c.s.Alive() {
@@ -99,6 +101,13 @@ func (c *Candidate) Campaign(ctx context.Context) (*Term, Holder, error) {
 		// one transaction, but treat it as a retryable race.
 		return nil, Holder{}, fmt.Errorf("election: %s vanished during campaign", c.key)
 	}
+	if kvs[0].Lease == int64(lease) {
+		// Only this session writes on its lease: an earlier campaign of
+		// ours committed but its answer was lost, or a term of ours failed
+		// to resign. The role is ours; waiting for it to become vacant
+		// would wait for ourselves for as long as the lease lives.
+		return newTerm(c, kvs[0].CreateRevision, lease, lost), Holder{}, nil
+	}
 	h, err := holderOf(kvs[0].Key, kvs[0].Value, kvs[0].CreateRevision, kvs[0].Lease)
 	h.Revision = resp.Header.Revision
 	return nil, h, err
@@ -123,6 +132,13 @@ func ReadHolder(ctx context.Context, cli *clientv3.Client, key string) (Holder, 
 	h, err := holderOf(kv.Key, kv.Value, kv.CreateRevision, kv.Lease)
 	h.Revision = resp.Header.Revision
 	return h, err == nil, err
+}
+
+// HolderOf decodes the holder from an ACTIVE key as read or watched.
+func HolderOf(kv *mvccpb.KeyValue) (Holder, error) {
+	h, err := holderOf(kv.Key, kv.Value, kv.CreateRevision, kv.Lease)
+	h.Revision = kv.ModRevision
+	return h, err
 }
 
 func holderOf(key, val []byte, createRev, lease int64) (Holder, error) {

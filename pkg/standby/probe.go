@@ -20,6 +20,10 @@ type Probe func(ctx context.Context, h election.Holder) bool
 const (
 	probeEvery   = 50 * time.Millisecond
 	probeConfirm = 3
+	// predecessorYield is how long a member restarted at its predecessor's
+	// address holds back, both from evicting that predecessor and from
+	// campaigning when it is gone, so that older standbys win.
+	predecessorYield = 500 * time.Millisecond
 )
 
 // RefusedProbe is a Probe that calls a holder dead when a TCP connection to
@@ -59,7 +63,11 @@ func (m *Member) watchForDeath(ctx context.Context) {
 			dead = 0
 			continue
 		}
-		if dead++; dead < probeConfirm {
+		need := probeConfirm
+		if m.predecessor(h) {
+			need += int(predecessorYield / probeEvery)
+		}
+		if dead++; dead < need {
 			continue
 		}
 		m.evict(ctx, h)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/batonhq/baton/pkg/election"
 )
 
@@ -119,6 +121,9 @@ func (m *Member) waitStandby(ctx context.Context, h election.Holder) error {
 	for {
 		select {
 		case err := <-vacant:
+			if err == nil && m.predecessor(h) {
+				m.yield(ctx)
+			}
 			return err
 		case <-lost:
 			cancel()
@@ -130,6 +135,43 @@ func (m *Member) waitStandby(ctx context.Context, h election.Holder) error {
 			m.logStandby(h)
 		case <-tick.C:
 			m.logStandby(h)
+		}
+	}
+}
+
+// predecessor reports whether h is an earlier process at this member's own
+// address: a coordinator restarted in place finds its previous incarnation
+// still named in the ACTIVE key.
+func (m *Member) predecessor(h election.Holder) bool {
+	return h.Info.ServerID != m.s.ServerID() && h.Info.Address == m.s.Info().Address
+}
+
+// yield gives the standbys that were waiting before this member restarted a
+// head start on the vacancy its predecessor left, so a restart in place
+// comes back as STANDBY rather than winning the race against them. With no
+// other standby, it only delays the takeover by predecessorYield. It ends
+// early, with the holder recorded, as soon as another member takes the role.
+func (m *Member) yield(ctx context.Context) {
+	m.setHolder(election.Holder{}, false)
+	yctx, cancel := context.WithTimeout(ctx, predecessorYield)
+	defer cancel()
+	h, ok, err := election.ReadHolder(yctx, m.s.Client(), m.cand.Key())
+	if err != nil {
+		<-yctx.Done()
+		return
+	}
+	if ok {
+		m.setHolder(h, true)
+		return
+	}
+	wch := m.s.Client().Watch(yctx, m.cand.Key(), clientv3.WithRev(h.Revision+1),
+		clientv3.WithFilterDelete())
+	for resp := range wch {
+		for _, ev := range resp.Events {
+			if nh, err := election.HolderOf(ev.Kv); err == nil {
+				m.setHolder(nh, true)
+				return
+			}
 		}
 	}
 }
