@@ -39,7 +39,7 @@ type follower struct {
 		corrupt map[string]error // key -> why it does not decode
 		tso     []byte
 		id      []byte
-		advance chan struct{} // closed and replaced when rev grows
+		advance chan struct{}    // closed and replaced when rev grows
 		watcher clientv3.Watcher // while run runs
 		wctx    context.Context  // of the current watch
 	}
