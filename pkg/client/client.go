@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -131,9 +132,12 @@ func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.Root
 			cctx := metadata.AppendToOutgoingContext(ctx, ServerIDHeader,
 				strconv.FormatInt(int64(h.Info.ServerID), 10))
 			actx, cancel := context.WithTimeout(cctx, c.attempt)
+			stop := c.abandonIfReplaced(actx, h.Epoch, cancel)
 			err = fn(actx, batonv1.NewRootCoordClient(conn))
+			replaced := stop()
 			cancel()
-			attemptTimedOut := ctx.Err() == nil && status.Code(err) == codes.DeadlineExceeded
+			attemptTimedOut := ctx.Err() == nil &&
+				(status.Code(err) == codes.DeadlineExceeded || replaced && err != nil)
 			if err == nil || !(retryable(err) || attemptTimedOut) {
 				return err
 			}
@@ -147,31 +151,80 @@ func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.Root
 	}
 }
 
-// awaitNewActive returns once the ACTIVE key names an active other than
-// the one with epoch gone, or after a growing pause (the same active may
-// still be activating, or etcd may be unreachable). It fails only when ctx
-// ends.
-func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Backoff) error {
+// replacedAfter is how long an attempt runs before the client starts
+// watching for the active to be replaced under it.
+const replacedAfter = 100 * time.Millisecond
+
+// abandonIfReplaced cancels an attempt that has run for replacedAfter when
+// the ACTIVE key comes to name an active other than epoch: the one being
+// called is frozen or cut off, and its term is over, so the call goes to the
+// new active at once instead of waiting out the attempt timeout. stop ends
+// the watch and reports whether it cancelled the attempt.
+func (c *Client) abandonIfReplaced(ctx context.Context, epoch int64, cancel context.CancelFunc) (stop func() bool) {
+	wctx, wcancel := context.WithCancel(ctx)
+	var replaced atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTimer(replacedAfter)
+		defer t.Stop()
+		select {
+		case <-wctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.waitReplaced(wctx, epoch) == nil {
+			replaced.Store(true)
+			cancel()
+		}
+	}()
+	return func() bool {
+		wcancel()
+		<-done
+		return replaced.Load()
+	}
+}
+
+// waitReplaced returns nil once the ACTIVE key names an active other than
+// the one with epoch gone, and an error if ctx ends or etcd cannot be read
+// first.
+func (c *Client) waitReplaced(ctx context.Context, gone int64) error {
 	h, ok, err := election.ReadHolder(ctx, c.etcd, c.key)
-	if err == nil && ok && h.Epoch != gone {
+	if err != nil {
+		return err
+	}
+	if ok && h.Epoch != gone {
 		return nil
 	}
-	if err != nil {
-		return b.Wait(ctx)
-	}
-	wctx, cancel := context.WithTimeout(ctx, b.Next())
-	defer cancel()
-	wch := c.etcd.Watch(clientv3.WithRequireLeader(wctx), c.key,
+	wch := c.etcd.Watch(clientv3.WithRequireLeader(ctx), c.key,
 		clientv3.WithRev(h.Revision+1), clientv3.WithFilterDelete())
 	for resp := range wch {
-		if resp.Err() != nil {
-			break
+		if err := resp.Err(); err != nil {
+			return err
 		}
 		for _, ev := range resp.Events {
 			if ev.Kv.CreateRevision != gone {
 				return nil
 			}
 		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errors.New("client: watch on the ACTIVE key closed")
+}
+
+// awaitNewActive returns once the ACTIVE key names an active other than
+// the one with epoch gone, or after a growing pause (the same active may
+// still be activating, or etcd may be unreachable). It fails only when ctx
+// ends.
+func (c *Client) awaitNewActive(ctx context.Context, gone int64, b *backoff.Backoff) error {
+	wctx, cancel := context.WithTimeout(ctx, b.Next())
+	defer cancel()
+	if err := c.waitReplaced(wctx, gone); err != nil && ctx.Err() == nil {
+		// No new active within the pause, or etcd unreachable: pause out
+		// the rest, then try again.
+		<-wctx.Done()
 	}
 	return ctx.Err()
 }
