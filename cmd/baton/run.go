@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/coord"
@@ -127,10 +130,24 @@ func loadConfig(cmd *cobra.Command, file string, role string, port int) (*config
 
 func newRunRoleCmd(role string) *cobra.Command {
 	var f roleFlags
+	section, envPrefix := roleNames(role)
+	defaults, _ := config.Default().Coord(role)
 	cmd := &cobra.Command{
 		Use:   role,
 		Short: "Run a " + role,
-		Args:  cobra.NoArgs,
+		Long: fmt.Sprintf(`Run a %[1]s. It registers a session in etcd and competes for the
+role's ACTIVE key; the winner serves.
+
+Active-standby is off by default: a second %[1]s of a cluster that already
+has an active exits with an error. To run one ACTIVE and others STANDBY
+(taking over when the active dies or stops), set
+%[2]s.activeStandby.enabled: true in the config file, or
+%[3]s_ENABLE_ACTIVE_STANDBY=true, on every %[1]s.
+
+Settings: built-in defaults < --config file < environment
+(BATON_<KEY>, ETCD_ENDPOINTS, %[3]s_ADDRESS=host:port) < flags.
+configs/baton.yaml documents every key.`, role, section, envPrefix),
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, f.configFile, role, f.port)
 			if err != nil {
@@ -140,8 +157,16 @@ func newRunRoleCmd(role string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&f.configFile, "config", "", "YAML config file (see configs/baton.yaml)")
-	cmd.Flags().IntVar(&f.port, "port", 0, "gRPC port (overrides "+role+" port setting)")
+	cmd.Flags().IntVar(&f.port, "port", 0, fmt.Sprintf("gRPC port (default %d; overrides %s.port)",
+		defaults.Port, section))
 	return cmd
+}
+
+// roleNames returns a role's config section and environment prefix:
+// rootCoord and ROOT_COORD for rootcoord.
+func roleNames(role string) (section, envPrefix string) {
+	base := strings.TrimSuffix(role, "coord")
+	return base + "Coord", strings.ToUpper(base) + "_COORD"
 }
 
 func newRunStandaloneCmd() *cobra.Command {
@@ -236,6 +261,16 @@ func newEtcdClient(cfg *config.Config) (*clientv3.Client, error) {
 		Endpoints:   cfg.Etcd.Endpoints,
 		DialTimeout: cfg.Etcd.DialTimeout,
 		Logger:      zap.NewNop(),
+		// gRPC's default reconnect backoff grows to 120 s: after etcd
+		// refused connections for a while, a coordinator could stay cut
+		// off for tens of seconds more once etcd is back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: grpcbackoff.Config{
+				BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
+				MaxDelay: time.Second,
+			},
+			MinConnectTimeout: cfg.Etcd.DialTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client for %s: %w; check etcd.endpoints or ETCD_ENDPOINTS",
