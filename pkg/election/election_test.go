@@ -524,3 +524,29 @@ func TestLateWriteIsFencedAtEtcd(t *testing.T) {
 	}
 	t.Logf("%d of 10 late writes were rejected by etcd, the rest before sending", atEtcd)
 }
+
+// TestCampaignAdoptsItsOwnKey is a campaign whose answer was lost after
+// etcd committed it (or a term that ended without resigning): the ACTIVE key
+// is on the candidate's own lease, and the next campaign must win with that
+// key's epoch instead of waiting, as a standby, for itself. Another
+// candidate still loses.
+func TestCampaignAdoptsItsOwnKey(t *testing.T) {
+	c := etcdtest.Start(t)
+	a := candidate(t, c.Client, "a:1")
+	b := candidate(t, c.Client, "b:1")
+	first := win(t, a)
+	epoch := first.Epoch()
+	first.End(errors.New("the answer was lost")) // the key stays, on a's lease
+
+	again := win(t, a)
+	if again.Epoch() != epoch {
+		t.Fatalf("adopted term has epoch %d, want the key's create revision %d", again.Epoch(), epoch)
+	}
+	if !again.Valid() {
+		t.Fatal("adopted term is not valid")
+	}
+	h := lose(t, b)
+	if h.Epoch != epoch || h.Info.Address != "a:1" {
+		t.Fatalf("the other candidate sees holder %+v, want a:1 at epoch %d", h, epoch)
+	}
+}
