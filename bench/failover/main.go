@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/batonhq/baton/bench/internal/machine"
 )
 
 func main() {
@@ -197,7 +199,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m := readMachine()
+	m := machine.Read()
 	h, err := newHarness(ctx, stderr, opt.keep)
 	if err != nil {
 		return err
@@ -209,7 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runErr := b.run(ctx)
 	h.close()
 
-	m.LoadEnd = loadAvg()
+	m.LoadEnd = machine.LoadAverage()
 	rep := &report{Machine: m, Command: opt.command(), Systems: systemNotes,
 		Rows: b.res.rows, Notes: b.res.notes}
 	if err := rep.write(stdout, opt.format); err != nil {

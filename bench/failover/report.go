@@ -1,86 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/batonhq/baton/bench/internal/machine"
 )
-
-// machine describes where the benchmark ran.
-type machine struct {
-	CPU       string `json:"cpu"`
-	Cores     int    `json:"cores"`
-	Go        string `json:"go"`
-	Kernel    string `json:"kernel"`
-	OS        string `json:"os"`
-	Date      string `json:"date"`
-	LoadStart string `json:"loadStart"`
-	LoadEnd   string `json:"loadEnd"`
-}
-
-// readMachine reads the CPU model, kernel and load average from /proc where
-// there is one.
-func readMachine() machine {
-	return machine{
-		CPU:       cpuModel(),
-		Cores:     runtime.NumCPU(),
-		Go:        runtime.Version(),
-		Kernel:    firstLine("/proc/sys/kernel/osrelease"),
-		OS:        runtime.GOOS + "/" + runtime.GOARCH,
-		Date:      time.Now().UTC().Format(time.RFC3339),
-		LoadStart: loadAvg(),
-	}
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if name, val, ok := strings.Cut(sc.Text(), ":"); ok &&
-			strings.TrimSpace(name) == "model name" {
-			return strings.TrimSpace(val)
-		}
-	}
-	return "unknown"
-}
-
-// loadAvg returns the 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	f := strings.Fields(firstLine("/proc/loadavg"))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func firstLine(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "unknown"
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimSpace(line)
-}
 
 // report is everything printed on stdout.
 type report struct {
-	Machine machine  `json:"machine"`
-	Command string   `json:"command"`
-	Systems []string `json:"systems"`
-	Rows    []*row   `json:"rows"`
-	Notes   []string `json:"notes,omitempty"`
+	Machine machine.Info `json:"machine"`
+	Command string       `json:"command"`
+	Systems []string     `json:"systems"`
+	Rows    []*row       `json:"rows"`
+	Notes   []string     `json:"notes,omitempty"`
 }
 
 // systemNotes explain the systems in the table.
@@ -127,11 +65,11 @@ func (r *report) jsonView() any {
 			Median: finite(rw.median()), Worst: finite(rw.worst())})
 	}
 	return struct {
-		Machine machine   `json:"machine"`
-		Command string    `json:"command"`
-		Systems []string  `json:"systems"`
-		Rows    []jsonRow `json:"rows"`
-		Notes   []string  `json:"notes,omitempty"`
+		Machine machine.Info `json:"machine"`
+		Command string       `json:"command"`
+		Systems []string     `json:"systems"`
+		Rows    []jsonRow    `json:"rows"`
+		Notes   []string     `json:"notes,omitempty"`
 	}{r.Machine, r.Command, r.Systems, rows, r.Notes}
 }
 

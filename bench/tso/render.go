@@ -70,7 +70,7 @@ func header(rep *report) [][2]string {
 		{"command", rep.Command},
 		{"machine", fmt.Sprintf("%s, %d cores (GOMAXPROCS %d), %s, kernel %s, %s",
 			m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Kernel, m.Go)},
-		{"load", m.Load + " (1, 5, 15 min, at start)"},
+		{"load", m.LoadStart + " (1, 5, 15 min, at start)"},
 		{"setup", fmt.Sprintf("AllocTimestamp over gRPC to one `baton run rootcoord` with "+
 			"`baton run etcd`, all on 127.0.0.1; one connection per client; "+
 			"%v measured per cell after %v of warm-up; started %s",

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/batonhq/baton/bench/internal/machine"
 )
 
 // report is the result of one run.
 type report struct {
 	Command  string        `json:"command"`
-	Machine  machine       `json:"machine"`
+	Machine  machine.Info  `json:"machine"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"durationNs"`
 	Warmup   time.Duration `json:"warmupNs"`
@@ -29,7 +31,7 @@ const pdTimestampsPerSec = 800_000
 // On failure the processes' logs are kept and named in the error.
 func run(ctx context.Context, cfg config) (*report, error) {
 	rep := &report{
-		Command: cfg.command, Machine: readMachine(), Started: time.Now().UTC(),
+		Command: cfg.command, Machine: machine.Read(), Started: time.Now().UTC(),
 		Duration: cfg.duration, Warmup: cfg.warmup,
 	}
 	chk := &checker{notBefore: time.Now().Add(-time.Second)}
