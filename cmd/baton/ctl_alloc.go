@@ -62,7 +62,11 @@ func newIDCmd(o *ctlOpts) *cobra.Command {
 				if o.output == "json" {
 					return printJSON(cmd.OutOrStdout(), map[string]any{"first": first, "count": count})
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%d..%d (%d IDs)\n", first,
+				if count == 1 {
+					_, err = fmt.Fprintf(cmd.OutOrStdout(), "ID %d\n", first)
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "IDs %d to %d (%d)\n", first,
 					first+int64(count)-1, count)
 				return err
 			})

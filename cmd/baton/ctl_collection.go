@@ -104,6 +104,11 @@ func newCollCreateCmd(o *ctlOpts) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if f.GetName() == "id" || (f.GetName() == "vector" && (dim != 0 || len(fields) == 0)) {
+					return fmt.Errorf("--field %q: ctl already adds a field called %q (an int64 "+
+						"primary key id, and a float vector of --dim); give yours another name",
+						spec, f.GetName())
+				}
 				req.Fields = append(req.Fields, f)
 			}
 			if err := rootcoord.ValidateCollection(req); err != nil {
@@ -192,7 +197,11 @@ func newCollDescribeCmd(o *ctlOpts) *cobra.Command {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "FIELD\tTYPE\tDIM\tPRIMARY KEY")
 				for _, f := range j.Fields {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", f.Name, f.Type, f.Dim, f.PrimaryKey)
+					dimText := "-"
+					if f.Dim != 0 {
+						dimText = strconv.FormatInt(f.Dim, 10)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", f.Name, f.Type, dimText, f.PrimaryKey)
 				}
 				return tw.Flush()
 			})
