@@ -55,7 +55,7 @@ func (c *Catalog) key(name string) string { return c.prefix + name }
 // activate serves the follower's state under term; it must have caught
 // up. A collection that does not decode stops activation.
 func (c *Catalog) activate(term *election.Term) error {
-	if _, _, corrupt := c.f.snapshot(); corrupt != nil {
+	if _, corrupt := c.f.snapshot(); corrupt != nil {
 		return corrupt
 	}
 	c.mu.Lock()

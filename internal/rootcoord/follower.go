@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,12 @@ type follower struct {
 		advance chan struct{}    // closed and replaced when rev grows
 		watcher clientv3.Watcher // while run runs
 		wctx    context.Context  // of the current watch
+		wcancel context.CancelFunc
+		// peakTSO and peakID are the highest allocator values this process
+		// has seen stored. They survive reloads and resets, so that etcd
+		// state that went back (restored from a backup, wiped) cannot make
+		// this process hand out a timestamp or an ID it has seen used.
+		peakTSO, peakID int64
 	}
 }
 
@@ -116,7 +123,7 @@ func (f *follower) follow(ctx context.Context, watcher clientv3.Watcher) error {
 	defer cancel()
 	f.mu.Lock()
 	from := f.mu.rev + 1
-	f.mu.wctx = wctx
+	f.mu.wctx, f.mu.wcancel = wctx, cancel
 	f.mu.Unlock()
 	wch := watcher.Watch(wctx, f.prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
 	for resp := range wch {
@@ -140,8 +147,12 @@ func (f *follower) applyLocked(key string, val []byte, deleted bool) {
 	switch {
 	case key == f.tsoKey:
 		f.mu.tso = valueOrNil(val, deleted)
+		if v := peakOf(f.mu.tso); v <= maxBound {
+			f.mu.peakTSO = max(f.mu.peakTSO, v)
+		}
 	case key == f.idKey:
 		f.mu.id = valueOrNil(val, deleted)
+		f.mu.peakID = max(f.mu.peakID, peakOf(f.mu.id)) // any int64 end is in range
 	case strings.HasPrefix(key, f.collPfx):
 		name := strings.TrimPrefix(key, f.collPfx)
 		delete(f.mu.corrupt, key)
@@ -150,19 +161,38 @@ func (f *follower) applyLocked(key string, val []byte, deleted bool) {
 			return
 		}
 		coll := &batonv1.Collection{}
-		if err := protojson.Unmarshal(val, coll); err != nil {
+		err := protojson.Unmarshal(val, coll)
+		if err == nil && coll.GetName() != name {
+			err = fmt.Errorf("the value names collection %q, the key %q", coll.GetName(), name)
+		}
+		if err != nil {
 			f.mu.corrupt[key] = err
+			f.log.Error("a stored collection does not decode; a coordinator will refuse to "+
+				"activate until it is repaired or deleted", "key", key, "err", err)
 			return
 		}
-		f.mu.colls[coll.GetName()] = coll
+		f.mu.colls[name] = coll
 	}
 }
 
+// peakOf parses a saved allocator value, 0 when it does not parse (it is
+// then refused as corrupt at activation).
+func peakOf(raw []byte) int64 {
+	v, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// valueOrNil copies a stored value; nil means the key does not exist, and
+// an empty stored value stays a non-nil empty slice, so that it is refused
+// as corrupt rather than taken for a cluster that never saved one.
 func valueOrNil(val []byte, deleted bool) []byte {
 	if deleted {
 		return nil
 	}
-	return append([]byte(nil), val...)
+	return append([]byte{}, val...)
 }
 
 func (f *follower) advanceLocked(rev int64) {
@@ -219,19 +249,38 @@ func (f *follower) catchUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rootcoord: read current revision: %w", err)
 	}
+	f.mu.Lock()
+	if f.mu.loaded && resp.Header.Revision < f.mu.rev {
+		// etcd's history went back (restored from a backup, or wiped): the
+		// watch waits for revisions that will mean something else. Reload.
+		f.log.Warn("etcd's revision went back; reloading rootcoord state",
+			"had", f.mu.rev, "now", resp.Header.Revision)
+		f.mu.loaded, f.mu.rev = false, 0
+		if f.mu.wcancel != nil {
+			f.mu.wcancel()
+		}
+	}
+	f.mu.Unlock()
 	return f.waitRev(ctx, resp.Header.Revision)
 }
 
-// snapshot returns the raw allocator values and the first corrupt
-// collection, if any.
-func (f *follower) snapshot() (tso, id []byte, corrupt error) {
+// snapshot returns the raw allocator values, the highest ones this process
+// has seen, and the first corrupt collection, if any.
+func (f *follower) snapshot() (s allocState, corrupt error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	for key, err := range f.mu.corrupt {
 		corrupt = fmt.Errorf("%w: collection at %s does not decode: %v", ErrCorruptState, key, err)
 		break
 	}
-	return f.mu.tso, f.mu.id, corrupt
+	return allocState{tso: f.mu.tso, id: f.mu.id, peakTSO: f.mu.peakTSO, peakID: f.mu.peakID}, corrupt
+}
+
+// allocState is what the allocators start from: the saved values (nil when
+// never saved) and the highest values seen by this process.
+type allocState struct {
+	tso, id         []byte
+	peakTSO, peakID int64
 }
 
 func (f *follower) count() int {

@@ -132,19 +132,31 @@ func (r *RootCoord) activate(ctx context.Context, term *election.Term) error {
 	if err := r.f.catchUp(ctx); err != nil {
 		return err
 	}
-	tsoRaw, idRaw, corrupt := r.f.snapshot()
+	st, corrupt := r.f.snapshot()
 	if corrupt != nil {
 		return corrupt
 	}
+	// Stored state below what this process saw stored before means etcd
+	// went back in time: never hand out what may have been handed out.
+	if saved := peakOf(st.tso); st.tso != nil && saved < st.peakTSO {
+		r.log.Warn("the saved TSO bound is below one seen before (etcd restored or wiped?); "+
+			"starting above the higher", "saved", saved, "seen", st.peakTSO)
+	}
+	if saved := peakOf(st.id); saved < st.peakID {
+		r.log.Warn("the saved ID end is below one seen before (etcd restored or wiped?); "+
+			"starting above the higher", "saved", saved, "seen", st.peakID)
+	}
+	r.tso.SetFloor(st.peakTSO)
+	r.ids.SetFloor(st.peakID)
 
 	// 2. Allocators and catalog serve under the new term.
-	if err := r.ids.Activate(idRaw, term); err != nil {
+	if err := r.ids.Activate(st.id, term); err != nil {
 		return err
 	}
 	if err := r.catalog.activate(term); err != nil {
 		return err
 	}
-	if err := r.tso.Activate(ctx, tsoRaw, term); err != nil {
+	if err := r.tso.Activate(ctx, st.tso, term); err != nil {
 		return err
 	}
 
@@ -337,6 +349,8 @@ func toStatus(err error) error {
 		code = codes.Canceled
 	case errors.Is(err, ErrCorruptState):
 		code = codes.DataLoss
+	case errors.Is(err, ErrExhausted):
+		code = codes.ResourceExhausted
 	default:
 		code = codes.Unavailable
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -490,5 +492,153 @@ func TestColdCoordinatorForgetsStateWhenDeposed(t *testing.T) {
 	}
 	if _, err := rc.DescribeCollection(ctx, &batonv1.DescribeCollectionRequest{Name: "cold07"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("collection dropped by the other active is still there: %v", err)
+	}
+}
+
+// TestActivationRefusesEmptyOrOutOfRangeState writes allocator state that
+// parses but cannot be right: an empty value (it must not pass for a
+// cluster that never saved one), a TSO bound beyond what a timestamp can
+// hold (microseconds by mistake), an ID end at the top of int64. Activation
+// must refuse, naming the key, in both warm and cold mode.
+func TestActivationRefusesEmptyOrOutOfRangeState(t *testing.T) {
+	tsoKey, idKey, _ := Keys(testRoot)
+	cases := []struct {
+		name, key, val string
+	}{
+		{"empty TSO bound", tsoKey, ""},
+		{"TSO bound in microseconds", tsoKey, strconv.FormatInt(time.Now().UnixMicro(), 10)},
+		{"TSO bound past 2^46 ms", tsoKey, strconv.FormatInt(1<<46, 10)},
+		{"empty ID end", idKey, ""},
+		{"ID end past int64", idKey, "9223372036854775808"},
+	}
+	for _, tc := range cases {
+		for _, warm := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/warm=%v", tc.name, warm), func(t *testing.T) {
+				c := etcdtest.Start(t)
+				ctx := context.Background()
+				if _, err := c.Client.Put(ctx, tc.key, tc.val); err != nil {
+					t.Fatal(err)
+				}
+				s, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:1",
+					session.WithTTL(2*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close(ctx)
+				term, _, err := election.NewCandidate(s, nil).Campaign(ctx)
+				if err != nil || term == nil {
+					t.Fatalf("campaign: %v", err)
+				}
+				defer term.End(nil)
+				rc := New(c.Client, testRoot, slog.New(slog.DiscardHandler), warm)
+				rc.Start()
+				defer rc.Stop()
+				err = rc.Activate(ctx, term)
+				if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), tc.key) {
+					t.Fatalf("activation: %v, want ErrCorruptState naming %s", err, tc.key)
+				}
+			})
+		}
+	}
+}
+
+// TestIDSpaceRunsOutCleanly starts next to the top of int64: the last IDs
+// are handed out, then allocation fails instead of wrapping to negatives.
+func TestIDSpaceRunsOutCleanly(t *testing.T) {
+	c := etcdtest.Start(t)
+	_, idKey, _ := Keys(testRoot)
+	nearTop := int64(math.MaxInt64 - 25)
+	if _, err := c.Client.Put(context.Background(), idKey, strconv.FormatInt(nearTop, 10)); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, _ := activeRC(t, c.Client)
+	ctx := context.Background()
+	first, err := rc.ids.Alloc(ctx, 20)
+	if err != nil || first != nearTop {
+		t.Fatalf("alloc near the top: first %d err %v, want %d", first, err, nearTop)
+	}
+	if id, err := rc.ids.Alloc(ctx, 20); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("alloc past the top: id %d err %v, want ErrExhausted", id, err)
+	}
+	if _, err := rc.AllocID(ctx, &batonv1.AllocIDRequest{Count: 20}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("AllocID past the top: %v, want RESOURCE_EXHAUSTED", err)
+	}
+}
+
+// TestEtcdGoingBackDoesNotRepeat wipes the rootcoord state in etcd under a
+// warm standby (as a restore from an old backup or a wiped data dir would)
+// and promotes it: it must reload, and start above the TSO bound and ID end
+// it saw before, not from a fresh cluster's zero.
+func TestEtcdGoingBackDoesNotRepeat(t *testing.T) {
+	c := etcdtest.Start(t)
+	ctx := context.Background()
+	// The saved bound is an hour ahead (a clock that was ahead, say), so a
+	// fresh start at the current time would issue lower timestamps.
+	tsoKey, idKey, _ := Keys(testRoot)
+	ahead := time.Now().Add(time.Hour).UnixMilli()
+	if _, err := c.Client.Put(ctx, tsoKey, strconv.FormatInt(ahead, 10)); err != nil {
+		t.Fatal(err)
+	}
+	active, s, term := activeRC(t, c.Client)
+	lastTS, err := active.tso.Alloc(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstID, err := active.ids.Alloc(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A warm standby follows the state, then etcd loses it.
+	standby := New(c.Client, testRoot, slog.New(slog.DiscardHandler), true)
+	standby.Start()
+	t.Cleanup(standby.Stop)
+	eventually(t, func() bool { st, _ := standby.f.snapshot(); return st.peakID > 0 && st.peakTSO > 0 })
+	crash(t, active, s, term)
+	if _, err := c.Client.Delete(ctx, tsoKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.Delete(ctx, idKey); err != nil {
+		t.Fatal(err)
+	}
+
+	s2, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:2", session.WithTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s2.Close(ctx) })
+	term2, _, err := election.NewCandidate(s2, nil).Campaign(ctx)
+	if err != nil || term2 == nil {
+		t.Fatalf("campaign: %v", err)
+	}
+	t.Cleanup(func() { term2.End(nil) })
+	if err := standby.Activate(ctx, term2); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Deactivate(nil) })
+	ts, err := standby.tso.Alloc(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts <= lastTS {
+		t.Fatalf("timestamp %d after etcd lost its state is not above %d", ts, lastTS)
+	}
+	id, err := standby.ids.Alloc(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id < firstID+100 {
+		t.Fatalf("ID %d after etcd lost its state was handed out before (%d..%d)", id, firstID, firstID+99)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

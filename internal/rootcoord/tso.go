@@ -27,6 +27,9 @@ const (
 	// Alloc waits for the clock. A new active starts at the saved bound,
 	// which is at most tsoWindow ahead, so maxLead is the same.
 	maxLead = tsoWindow
+	// maxBound is the largest saved bound: the physical part of a timestamp
+	// has 64-LogicalBits bits (until the year 4199), with room for a window.
+	maxBound = int64(1<<(64-LogicalBits)-1) - 2*int64(tsoWindow/time.Millisecond)
 )
 
 // Errors of the root coordinator.
@@ -36,6 +39,8 @@ var (
 	ErrCorruptState = errors.New("rootcoord: corrupt persisted state")
 	// ErrBadCount is returned for a count outside the allowed range.
 	ErrBadCount = errors.New("rootcoord: bad count")
+	// ErrExhausted is returned when an allocator has nothing left to give.
+	ErrExhausted = errors.New("rootcoord: allocator exhausted")
 )
 
 // ComposeTS builds a hybrid timestamp.
@@ -62,6 +67,7 @@ type TSO struct {
 		logical  int64 // next logical value at physical
 		bound    int64 // saved bound: issued physical < bound
 		start    int64 // physical at activation
+		floor    int64 // Activate starts at or above it
 	}
 }
 
@@ -82,6 +88,12 @@ func parseBound(key string, raw []byte) (int64, error) {
 			"milliseconds; restore it from a backup or set it above every timestamp issued",
 			ErrCorruptState, key, raw)
 	}
+	if v > maxBound {
+		return 0, fmt.Errorf("%w: TSO bound at %s is %d ms (%s), beyond the last time a "+
+			"timestamp can hold (%d ms); it must be Unix milliseconds, not micro- or "+
+			"nanoseconds: restore it from a backup or set it above every timestamp issued",
+			ErrCorruptState, key, v, time.UnixMilli(v).UTC().Format(time.RFC3339), int64(maxBound))
+	}
 	return v, nil
 }
 
@@ -93,8 +105,8 @@ func (t *TSO) Activate(ctx context.Context, raw []byte, term *election.Term) err
 	if err != nil {
 		return err
 	}
-	start := max(t.now().UnixMilli(), saved)
 	t.mu.Lock()
+	start := max(t.now().UnixMilli(), saved, t.mu.floor)
 	t.mu.term = term
 	t.mu.physical = start
 	t.mu.start = start
@@ -102,6 +114,14 @@ func (t *TSO) Activate(ctx context.Context, raw []byte, term *election.Term) err
 	t.mu.bound = 0
 	t.mu.Unlock()
 	return t.extend(ctx, start+tsoWindow.Milliseconds())
+}
+
+// SetFloor makes the next activations start at or above physical ms, a bound
+// this process saw stored before, whatever etcd holds now.
+func (t *TSO) SetFloor(ms int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mu.floor = max(t.mu.floor, ms)
 }
 
 // Deactivate forgets the term; Alloc fails until the next Activate.
