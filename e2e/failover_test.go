@@ -217,3 +217,43 @@ func TestStandbyDisabledRefuses(t *testing.T) {
 		t.Fatalf("refusal panicked:\n%s", out)
 	}
 }
+
+// TestRestartInPlaceWithoutStandby is the default deployment (standby
+// disabled, one rootcoord) whose process crashes and is restarted at once on
+// the same address: the new process must take over from its predecessor,
+// quickly and without the "already has an active" refusal, because the
+// predecessor cannot be alive where the new process holds the port.
+func TestRestartInPlaceWithoutStandby(t *testing.T) {
+	c := startEtcd(t)
+	ttl := "BATON_COMMON_SESSION_TTL=10" // longer than the bound below
+	a, addr := c.rootcoord("rootcoord-a", "ROOT_COORD_ENABLE_ACTIVE_STANDBY=false", ttl)
+	rowA := c.waitState(addr, "ACTIVE", 20*time.Second)
+	before := c.tso(1)
+
+	a.signal(syscall.SIGKILL)
+	a.wait(10 * time.Second)
+	restarted := time.Now()
+	b := c.scRootcoordAt("rootcoord-a2", addr, "ROOT_COORD_ENABLE_ACTIVE_STANDBY=false", ttl)
+	eventually(t, 20*time.Second, "the restarted process is ACTIVE", func() error {
+		for _, r := range c.status() {
+			if r.Address == addr && r.State == "ACTIVE" && r.ServerID != rowA.ServerID {
+				return nil
+			}
+		}
+		return fmt.Errorf("not yet")
+	})
+	took := time.Since(restarted)
+	t.Logf("restarted process active %v after its start (TTL 10 s)", took)
+	if b.exited() {
+		t.Fatalf("the restarted rootcoord exited:\n%s", b.out.String())
+	}
+	if strings.Contains(b.out.String(), "already has an active") {
+		t.Fatalf("the restarted rootcoord was refused as a second active:\n%s", b.out.String())
+	}
+	if took > 6*time.Second {
+		t.Fatalf("takeover by the restarted process took %v; it should not wait for the 10 s lease", took)
+	}
+	if after := c.tso(1); after.Timestamp <= before.Timestamp {
+		t.Fatalf("timestamp %d after the restart is not above %d", after.Timestamp, before.Timestamp)
+	}
+}

@@ -73,6 +73,10 @@ func (c *Candidate) Key() string { return c.key }
 // ErrLeaseLost, without writing anything, when the session's lease is not
 // certainly alive: the caller renews the session first.
 func (c *Candidate) Campaign(ctx context.Context) (*Term, Holder, error) {
+	return c.campaign(ctx, true)
+}
+
+func (c *Candidate) campaign(ctx context.Context, clearStale bool) (*Term, Holder, error) {
 	lease, lost := c.s.Lease()
 	if !c.s.Alive() {
 		return nil, Holder{}, fmt.Errorf("election: campaign on %s: %w", c.key, ErrLeaseLost)
@@ -110,7 +114,45 @@ func (c *Candidate) Campaign(ctx context.Context) (*Term, Holder, error) {
 	}
 	h, err := holderOf(kvs[0].Key, kvs[0].Value, kvs[0].CreateRevision, kvs[0].Lease)
 	h.Revision = resp.Header.Revision
+	// Two kinds of key can never be a live active and would otherwise block
+	// the role until their lease ends, or forever: one without a lease
+	// (Baton always writes it on one), and one of this very server on an
+	// older lease (its term ended when that lease was lost; etcd, back from
+	// an outage, may keep the lease alive for a full TTL).
+	own := err == nil && h.Info.ServerID == c.s.ServerID()
+	if clearStale && (kvs[0].Lease == 0 || own) {
+		removed, rerr := c.removeStale(ctx, kvs[0].CreateRevision, clientv3.LeaseID(kvs[0].Lease))
+		if rerr != nil {
+			return nil, h, rerr
+		}
+		if removed {
+			c.log.Warn("removed a stale ACTIVE key", "key", c.key, "epoch", kvs[0].CreateRevision,
+				"lease", fmt.Sprintf("%x", kvs[0].Lease), "ownServerID", own)
+		}
+		return c.campaign(ctx, false)
+	}
 	return nil, h, err
+}
+
+// removeStale deletes the ACTIVE key if it still has createRev and lease,
+// and revokes that lease if there is one.
+func (c *Candidate) removeStale(ctx context.Context, createRev int64, lease clientv3.LeaseID) (bool, error) {
+	resp, err := c.s.Client().Txn(ctx).
+		If(
+			clientv3.Compare(clientv3.CreateRevision(c.key), "=", createRev),
+			clientv3.Compare(clientv3.LeaseValue(c.key), "=", lease),
+		).
+		Then(clientv3.OpDelete(c.key)).
+		Commit()
+	if err != nil {
+		return false, fmt.Errorf("election: remove stale %s: %w", c.key, err)
+	}
+	if resp.Succeeded && lease != clientv3.NoLease {
+		if _, err := c.s.Client().Revoke(ctx, lease); err != nil {
+			c.log.Debug("revoking a stale lease failed", "lease", int64(lease), "err", err)
+		}
+	}
+	return resp.Succeeded, nil
 }
 
 // Current reads the holder of the role's ACTIVE key. ok is false when the

@@ -345,7 +345,15 @@ func TestCorruptActiveKey(t *testing.T) {
 	leakcheck.Check(t)
 	c := etcdtest.Start(t)
 	a := candidate(t, c.Client, "a:1")
-	put(t, c.Client, a.Key(), "{not json")
+	// On a lease, so it could be a live holder that Baton cannot read.
+	lease, err := c.Client.Grant(testCtx(t, 5*time.Second), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.Put(testCtx(t, 5*time.Second), a.Key(), "{not json",
+		clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
 
 	// 1. Campaign and Current report it; nothing panics.
 	term, _, err := a.Campaign(testCtx(t, 5*time.Second))
@@ -548,5 +556,45 @@ func TestCampaignAdoptsItsOwnKey(t *testing.T) {
 	h := lose(t, b)
 	if h.Epoch != epoch || h.Info.Address != "a:1" {
 		t.Fatalf("the other candidate sees holder %+v, want a:1 at epoch %d", h, epoch)
+	}
+}
+
+// TestCampaignRemovesKeysThatCannotBeLive covers two ACTIVE keys that would
+// block the role although no active is behind them: one written without a
+// lease (by hand; Baton never does), and one of the candidate's own server
+// on an older lease (its term ended when that lease was lost, but etcd,
+// back from an outage, keeps the lease for a full TTL). The candidate
+// removes them and wins; another server leaves the second alone.
+func TestCampaignRemovesKeysThatCannotBeLive(t *testing.T) {
+	c := etcdtest.Start(t)
+	a := candidate(t, c.Client, "a:1")
+	b := candidate(t, c.Client, "b:1")
+
+	put(t, c.Client, a.Key(), "{garbage without a lease")
+	win(t, b).End(errors.New("test")) // removed, then won
+	del(t, c.Client, a.Key())
+
+	ctx := testCtx(t, 10*time.Second)
+	old, err := c.Client.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := win(t, a)
+	own, _ := get(t, c.Client, a.Key()) // a's session as its ACTIVE value
+	first.End(errors.New("lease lost"))
+	del(t, c.Client, a.Key())
+	if _, err := c.Client.Put(ctx, a.Key(), own, clientv3.WithLease(old.ID)); err != nil {
+		t.Fatal(err)
+	}
+	h := lose(t, b)
+	if h.Lease != old.ID {
+		t.Fatalf("another server sees holder %+v, want the key on lease %x", h, old.ID)
+	}
+	term := win(t, a)
+	if term.Epoch() == h.Epoch {
+		t.Fatalf("won with the stale key's epoch %d; want a new key", h.Epoch)
+	}
+	if ttl, err := c.Client.TimeToLive(ctx, old.ID); err != nil || ttl.TTL != -1 {
+		t.Fatalf("the stale lease was not revoked: ttl %+v err %v", ttl, err)
 	}
 }

@@ -235,7 +235,14 @@ func (m *Member) loop(ctx context.Context) error {
 		b.Reset()
 		m.setHolder(holder, true)
 		if !m.standby {
-			return &ActiveExistsError{Role: m.role, Holder: holder}
+			if !m.predecessor(holder) {
+				return &ActiveExistsError{Role: m.role, Holder: holder}
+			}
+			// The holder is the process this one replaced at the same
+			// address, so it is gone: wait for it to be evicted (fast
+			// detection) or for its lease to end, then take over.
+			m.log.Info("the active is this address's previous process; waiting for it to go",
+				"activeServerID", int64(holder.Info.ServerID), "activeAddress", holder.Info.Address)
 		}
 		if err := m.waitStandby(ctx, holder); err != nil {
 			return nil
