@@ -28,6 +28,8 @@ type statusRow struct {
 	Hostname   string    `json:"hostname"`
 	Version    string    `json:"version"`
 	LeaseID    string    `json:"leaseID"`
+	// Problem says why the row's stored session could not be read.
+	Problem string `json:"problem,omitempty"`
 }
 
 func newStatusCmd(o *ctlOpts) *cobra.Command {
@@ -75,6 +77,7 @@ func readStatus(ctx context.Context, cli *clientv3.Client, root string) ([]statu
 	}
 	actives := map[string]election.Holder{}
 	var sessions []session.Info
+	var bad []statusRow
 	for _, kv := range resp.Kvs {
 		role, id, ok := keys.Parse(string(kv.Key))
 		if !ok {
@@ -82,7 +85,15 @@ func readStatus(ctx context.Context, cli *clientv3.Client, root string) ([]statu
 		}
 		info, err := session.DecodeInfo(string(kv.Key), kv.Value)
 		if err != nil {
-			return nil, err
+			// One bad value must not hide the rest of the cluster.
+			state := "CORRUPT"
+			if id == 0 {
+				state = "CORRUPT ACTIVE KEY"
+			}
+			bad = append(bad, statusRow{Role: role, ServerID: int64(id), State: state,
+				TTLSeconds: -1, Problem: fmt.Sprintf("%v; delete the key if no coordinator is using it",
+					err)})
+			continue
 		}
 		if id == 0 {
 			actives[role] = election.Holder{Info: info, Epoch: kv.CreateRevision}
@@ -90,10 +101,11 @@ func readStatus(ctx context.Context, cli *clientv3.Client, root string) ([]statu
 		}
 		sessions = append(sessions, info)
 	}
-	rows := make([]statusRow, 0, len(sessions))
+	rows := make([]statusRow, 0, len(sessions)+len(bad))
 	for _, info := range sessions {
 		rows = append(rows, toRow(ctx, cli, info, actives[info.Role]))
 	}
+	rows = append(rows, bad...)
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Role != rows[j].Role {
 			return rows[i].Role < rows[j].Role
@@ -122,10 +134,24 @@ func toRow(ctx context.Context, cli *clientv3.Client, info session.Info, h elect
 func printStatusTable(w io.Writer, rows []statusRow) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tSERVER ID\tADDRESS\tSTATE\tEPOCH\tTTL\tSINCE")
+	var problems []string
 	for _, r := range rows {
+		if r.Problem != "" {
+			fmt.Fprintf(tw, "%s\t%d\t-\t%s\t-\t-\t-\n", r.Role, r.ServerID, r.State)
+			problems = append(problems, r.Problem)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%ds\t%s (%s ago)\n", r.Role, r.ServerID, r.Address,
 			r.State, r.Epoch, r.TTLSeconds, r.Since.Local().Format(time.DateTime),
 			time.Since(r.Since).Round(time.Second))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if _, err := fmt.Fprintln(w, "problem: "+p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -62,6 +62,10 @@ func strictGroups(c *cobra.Command) {
 		return unknownCommand(cmd, args[0])
 	}
 	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		// Children inherit this function; only a group has commands to list.
+		if !cmd.HasSubCommands() {
+			return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
+		}
 		return fmt.Errorf("%w for %q; its commands are %s (see %s --help)",
 			err, cmd.CommandPath(), subcommandNames(cmd), cmd.CommandPath())
 	})

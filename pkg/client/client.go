@@ -128,6 +128,11 @@ func (c *Client) call(ctx context.Context, fn func(context.Context, batonv1.Root
 	var last error
 	for {
 		conn, h, err := c.connect(ctx)
+		if err != nil && !retryable(err) {
+			// A corrupt ACTIVE key, or the caller's context: retrying
+			// cannot help.
+			return err
+		}
 		if err == nil {
 			cctx := metadata.AppendToOutgoingContext(ctx, ServerIDHeader,
 				strconv.FormatInt(int64(h.Info.ServerID), 10))

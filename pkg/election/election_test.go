@@ -598,3 +598,30 @@ func TestCampaignRemovesKeysThatCannotBeLive(t *testing.T) {
 		t.Fatalf("the stale lease was not revoked: ttl %+v err %v", ttl, err)
 	}
 }
+
+// TestOverwrittenKeyEndsTheTerm puts the ACTIVE key, by hand, onto another
+// lease with the same create revision: the term must end and its fenced
+// writes must fail, though the epoch comparison alone would still hold.
+func TestOverwrittenKeyEndsTheTerm(t *testing.T) {
+	c := etcdtest.Start(t)
+	a := candidate(t, c.Client, "a:1")
+	term := win(t, a)
+	ctx := testCtx(t, 10*time.Second)
+	other, err := c.Client.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, _ := get(t, c.Client, a.Key())
+	if _, err := c.Client.Put(ctx, a.Key(), val, clientv3.WithLease(other.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := term.Txn(ctx, nil, clientv3.OpPut("test-root/x", "1")); !errors.Is(err, election.ErrFenced) {
+		t.Fatalf("write after the key moved to another lease: %v, want ErrFenced", err)
+	}
+	if err := ended(t, term, 5*time.Second); !errors.Is(err, election.ErrFenced) && !errors.Is(err, election.ErrDeposed) {
+		t.Fatalf("term ended with %v, want fenced or deposed", err)
+	}
+	if _, ok := get(t, c.Client, "test-root/x"); ok {
+		t.Fatal("the fenced write landed")
+	}
+}

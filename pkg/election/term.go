@@ -82,7 +82,10 @@ func (t *Term) Txn(
 	if !t.Valid() {
 		return nil, fmt.Errorf("%w (epoch %d): %w", ErrFenced, t.epoch, t.reason())
 	}
-	all := append([]clientv3.Cmp{t.fence}, cmps...)
+	// The lease too: a key overwritten onto another lease keeps its create
+	// revision but no longer belongs to this term.
+	onLease := clientv3.Compare(clientv3.LeaseValue(t.c.key), "=", t.lease)
+	all := append([]clientv3.Cmp{t.fence, onLease}, cmps...)
 	resp, err := t.c.s.Client().Txn(ctx).If(all...).Then(then...).
 		Else(clientv3.OpGet(t.c.key)).Commit()
 	if err != nil {
@@ -92,7 +95,7 @@ func (t *Term) Txn(
 		return resp, nil
 	}
 	kvs := resp.Responses[0].GetResponseRange().Kvs
-	if len(kvs) == 0 || kvs[0].CreateRevision != t.epoch {
+	if len(kvs) == 0 || kvs[0].CreateRevision != t.epoch || kvs[0].Lease != int64(t.lease) {
 		t.end(ErrFenced)
 		return nil, fmt.Errorf("%w: epoch %d is over at revision %d", ErrFenced, t.epoch,
 			resp.Header.Revision)
@@ -211,7 +214,10 @@ func (t *Term) watchFrom(ctx context.Context, rev int64) (deposed bool, next int
 			return false, rev
 		}
 		for _, ev := range resp.Events {
-			if ev.Type == clientv3.EventTypeDelete || ev.Kv.CreateRevision != t.epoch {
+			// Deleted, recreated, or overwritten onto another lease (by
+			// hand): the key no longer says this term holds the role.
+			if ev.Type == clientv3.EventTypeDelete || ev.Kv.CreateRevision != t.epoch ||
+				ev.Kv.Lease != int64(t.lease) {
 				return true, rev
 			}
 		}
