@@ -31,7 +31,7 @@ type Info struct {
 	LeaseID   int64     `json:"leaseID"`
 	StartTime time.Time `json:"startTime"`
 	// ActiveSince is set in the ACTIVE key only: when this process won.
-	ActiveSince time.Time `json:"activeSince,omitempty"`
+	ActiveSince time.Time `json:"activeSince,omitzero"`
 }
 
 // Errors returned by this package.
@@ -330,7 +330,15 @@ func (s *Session) keepAlive(ctx context.Context, lease clientv3.LeaseID, lost ch
 	defer s.wg.Done()
 	defer close(lost)
 	interval := s.ttl / 3
-	next := time.Now().Add(interval)
+	// Renew every TTL/3, but never later than halfway to the local
+	// deadline: a grant that was slow to answer (etcd coming back) leaves
+	// less than the TTL, and waiting a full interval would let the
+	// deadline pass before the first renewal.
+	nextRenewal := func() time.Time {
+		now := time.Now()
+		return minTime(now.Add(interval), now.Add(time.Until(s.Deadline())/2))
+	}
+	next := nextRenewal()
 	b := backoff.New()
 	for {
 		if !s.sleepUntil(ctx, next) {
@@ -340,7 +348,7 @@ func (s *Session) keepAlive(ctx context.Context, lease clientv3.LeaseID, lost ch
 		switch {
 		case err == nil:
 			b.Reset()
-			next = time.Now().Add(interval)
+			next = nextRenewal()
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
@@ -356,6 +364,13 @@ func (s *Session) keepAlive(ctx context.Context, lease clientv3.LeaseID, lost ch
 			next = time.Now().Add(b.Next())
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // sleepUntil waits until t, but wakes at the local deadline so a lost lease
@@ -395,13 +410,14 @@ func (s *Session) renewOnce(ctx context.Context, lease clientv3.LeaseID) error {
 
 // allocServerID advances the counter by one with a compare-and-swap and
 // returns the new value. It retries until ctx is done; each attempt is
-// bounded by the TTL and every failure is logged, so a process whose etcd is
+// bounded (3 s at most) and every failure is logged, so a process whose etcd is
 // unreachable says so instead of waiting in silence.
 func (s *Session) allocServerID(ctx context.Context) (ServerID, error) {
 	key := s.keys.Counter()
 	b := backoff.New()
 	for {
-		actx, cancel := context.WithTimeout(ctx, s.ttl)
+		// Short attempts, so an unreachable etcd is reported within seconds.
+		actx, cancel := context.WithTimeout(ctx, min(s.ttl, 3*time.Second))
 		id, ok, err := tryAllocServerID(actx, s.client, key)
 		cancel()
 		if err != nil && errors.Is(err, ErrCorruptCounter) {
