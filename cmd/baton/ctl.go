@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/status"
 
+	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/pkg/client"
 	"github.com/batonhq/baton/pkg/session"
 )
@@ -54,6 +55,9 @@ func (o *ctlOpts) check() error {
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %v: must be positive", o.timeout)
+	}
+	if err := config.CheckRootPath(o.root()); err != nil {
+		return fmt.Errorf("--root-path: %w", err)
 	}
 	return nil
 }
@@ -118,6 +122,9 @@ func reachable(eps []string) error {
 	}
 	var failures []string
 	for _, ep := range eps {
+		if strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "unixs://") {
+			return nil // a socket path: leave it to the etcd client
+		}
 		hostPort := ep
 		if u, err := url.Parse(ep); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 			hostPort = u.Host

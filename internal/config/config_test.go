@@ -843,3 +843,16 @@ func TestLoadProcessEnv(t *testing.T) {
 		t.Errorf("Load with a nil lookup: %v", err)
 	}
 }
+
+func TestRootPathSegments(t *testing.T) {
+	for _, p := range []string{"a//b", ".", "..", "a/../b", "a/./b", "/x", "x/", "a b"} {
+		if err := CheckRootPath(p); err == nil {
+			t.Errorf("root path %q accepted; two spellings must not name the same keys", p)
+		}
+	}
+	for _, p := range []string{"by-dev", "team/prod", "a.b/c-d_e"} {
+		if err := CheckRootPath(p); err != nil {
+			t.Errorf("root path %q refused: %v", p, err)
+		}
+	}
+}

@@ -129,7 +129,23 @@ func checkRootPath(p string) string {
 	case strings.IndexFunc(p, unicode.IsSpace) >= 0:
 		return "contains spaces; remove them"
 	}
+	// Keys are joined as paths: an empty, "." or ".." segment would name
+	// the same keys as another root path.
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "has an empty, . or .. segment; write plain names separated by single slashes"
+		}
+	}
 	return ""
+}
+
+// CheckRootPath returns an error naming what is wrong with a root path
+// given outside the config (baton ctl --root-path), or nil.
+func CheckRootPath(p string) error {
+	if problem := checkRootPath(p); problem != "" {
+		return fmt.Errorf("root path %q %s", p, problem)
+	}
+	return nil
 }
 
 // validateCommon checks the common section.
