@@ -105,6 +105,9 @@ func (s *Server) notActive(ctx context.Context, msg string) error {
 		msg += "; the active is server " + strconv.FormatInt(detail.ActiveServerId, 10) +
 			" at " + detail.ActiveAddress
 	}
+	if aerr := s.member.ActivationError(); aerr != nil {
+		msg += "; this " + s.role + "'s last attempt to become active failed: " + aerr.Error()
+	}
 	st, err := status.New(codes.Unavailable, msg).WithDetails(detail)
 	if err != nil {
 		return status.Error(codes.Unavailable, msg)

@@ -85,7 +85,18 @@ type Member struct {
 		term   *election.Term
 		holder election.Holder
 		known  bool
+		// activateErr is why the last activation failed; nil once one
+		// succeeds.
+		activateErr error
 	}
+}
+
+// ActivationError returns why this member's last activation failed, or nil
+// if it has not failed since the last success.
+func (m *Member) ActivationError() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.activateErr
 }
 
 // Option configures a Member.

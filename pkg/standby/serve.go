@@ -36,7 +36,11 @@ func (m *Member) serve(ctx context.Context, term *election.Term, vacantAt time.T
 		case <-actx.Done():
 		}
 	}()
-	if err := m.h.Activate(actx, term); err != nil {
+	err := m.h.Activate(actx, term)
+	m.mu.Lock()
+	m.mu.activateErr = err
+	m.mu.Unlock()
+	if err != nil {
 		m.log.Error("activation failed, resigning", "epoch", term.Epoch(), "err", err)
 		m.resign(term)
 		m.setState(Standby)
