@@ -30,11 +30,13 @@ func activeRC(t *testing.T, cli *clientv3.Client) (*RootCoord, *session.Session,
 	return activeRCMode(t, cli, true)
 }
 
-func activeRCMode(t *testing.T, cli *clientv3.Client, warm bool) (*RootCoord, *session.Session, *election.Term) {
+// winTerm registers a rootcoord session at address and wins the role with
+// it; both end when the test does.
+func winTerm(t *testing.T, cli *clientv3.Client, address string) (*session.Session, *election.Term) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := session.New(ctx, cli, testRoot, "rootcoord", "127.0.0.1:1", session.WithTTL(2*time.Second))
+	s, err := session.New(ctx, cli, testRoot, "rootcoord", address, session.WithTTL(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +46,14 @@ func activeRCMode(t *testing.T, cli *clientv3.Client, warm bool) (*RootCoord, *s
 		t.Fatalf("campaign: term=%v holder=%+v err=%v", term, h, err)
 	}
 	t.Cleanup(func() { term.End(nil) })
+	return s, term
+}
+
+func activeRCMode(t *testing.T, cli *clientv3.Client, warm bool) (*RootCoord, *session.Session, *election.Term) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, term := winTerm(t, cli, "127.0.0.1:1")
 	rc := New(cli, testRoot, slog.New(slog.DiscardHandler), warm)
 	rc.Start()
 	t.Cleanup(rc.Stop)
@@ -319,16 +329,7 @@ func TestWarmStandbyFollowsChanges(t *testing.T) {
 	crash(t, active, s, term)
 
 	// Promote the follower: it must not need a full load.
-	s2, err := session.New(ctx, c.Client, testRoot, "rootcoord", "x:2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s2.Close(context.Background()) })
-	term2, _, err := election.NewCandidate(s2, nil).Campaign(ctx)
-	if err != nil || term2 == nil {
-		t.Fatalf("campaign: %v", err)
-	}
-	t.Cleanup(func() { term2.End(nil) })
+	_, term2 := winTerm(t, c.Client, "x:2")
 	if err := standby.Activate(ctx, term2); err != nil {
 		t.Fatal(err)
 	}
@@ -470,16 +471,7 @@ func TestColdCoordinatorForgetsStateWhenDeposed(t *testing.T) {
 	}
 	crash(t, other, s2, term2)
 
-	s3, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:1", session.WithTTL(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s3.Close(context.Background()) })
-	term3, _, err := election.NewCandidate(s3, nil).Campaign(ctx)
-	if err != nil || term3 == nil {
-		t.Fatalf("campaign: %v", err)
-	}
-	t.Cleanup(func() { term3.End(nil) })
+	_, term3 := winTerm(t, c.Client, "127.0.0.1:1")
 	if err := rc.Activate(ctx, term3); err != nil {
 		t.Fatalf("second activation of the cold rootcoord: %v", err)
 	}
@@ -519,21 +511,11 @@ func TestActivationRefusesEmptyOrOutOfRangeState(t *testing.T) {
 				if _, err := c.Client.Put(ctx, tc.key, tc.val); err != nil {
 					t.Fatal(err)
 				}
-				s, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:1",
-					session.WithTTL(2*time.Second))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close(ctx)
-				term, _, err := election.NewCandidate(s, nil).Campaign(ctx)
-				if err != nil || term == nil {
-					t.Fatalf("campaign: %v", err)
-				}
-				defer term.End(nil)
+				_, term := winTerm(t, c.Client, "127.0.0.1:1")
 				rc := New(c.Client, testRoot, slog.New(slog.DiscardHandler), warm)
 				rc.Start()
 				defer rc.Stop()
-				err = rc.Activate(ctx, term)
+				err := rc.Activate(ctx, term)
 				if !errors.Is(err, ErrCorruptState) || !strings.Contains(err.Error(), tc.key) {
 					t.Fatalf("activation: %v, want ErrCorruptState naming %s", err, tc.key)
 				}
@@ -602,16 +584,7 @@ func TestEtcdGoingBackDoesNotRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := session.New(ctx, c.Client, testRoot, "rootcoord", "127.0.0.1:2", session.WithTTL(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s2.Close(ctx) })
-	term2, _, err := election.NewCandidate(s2, nil).Campaign(ctx)
-	if err != nil || term2 == nil {
-		t.Fatalf("campaign: %v", err)
-	}
-	t.Cleanup(func() { term2.End(nil) })
+	_, term2 := winTerm(t, c.Client, "127.0.0.1:2")
 	if err := standby.Activate(ctx, term2); err != nil {
 		t.Fatal(err)
 	}
