@@ -68,38 +68,22 @@ func (c *cluster) ptStart(name string, proxied bool, extraEnv ...string) *ptNode
 	return n
 }
 
-// ptStatusRow is a row of `ctl status -o json` with the lease.
-type ptStatusRow struct {
-	statusRow
-	LeaseID string `json:"leaseID"`
-}
-
-func (c *cluster) ptStatus() []ptStatusRow {
-	c.t.Helper()
-	var rows []ptStatusRow
-	out := c.ctl("status", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		c.t.Fatalf("ctl status -o json printed %q: %v", out, err)
-	}
-	return rows
-}
-
 // ptRow returns the status row of the coordinator at addr.
-func (c *cluster) ptRow(addr string) (ptStatusRow, bool) {
+func (c *cluster) ptRow(addr string) (statusRow, bool) {
 	c.t.Helper()
-	for _, r := range c.ptStatus() {
+	for _, r := range c.status() {
 		if r.Address == addr {
 			return r, true
 		}
 	}
-	return ptStatusRow{}, false
+	return statusRow{}, false
 }
 
 // ptWaitRow waits until the row of addr satisfies ok.
 func (c *cluster) ptWaitRow(addr, what string, timeout time.Duration,
-	ok func(ptStatusRow) bool) ptStatusRow {
+	ok func(statusRow) bool) statusRow {
 	c.t.Helper()
-	var found ptStatusRow
+	var found statusRow
 	eventually(c.t, timeout, addr+" "+what, func() error {
 		r, present := c.ptRow(addr)
 		if !present || !ok(r) {
@@ -123,12 +107,12 @@ func (c *cluster) ptWaitGone(addr string, timeout time.Duration) {
 }
 
 // ptActive waits until exactly one rootcoord is ACTIVE and returns it.
-func (c *cluster) ptActive(timeout time.Duration) ptStatusRow {
+func (c *cluster) ptActive(timeout time.Duration) statusRow {
 	c.t.Helper()
-	var active ptStatusRow
+	var active statusRow
 	eventually(c.t, timeout, "exactly one rootcoord is ACTIVE", func() error {
 		var n int
-		for _, r := range c.ptStatus() {
+		for _, r := range c.status() {
 			if r.State == "ACTIVE" {
 				active, n = r, n+1
 			}
@@ -143,11 +127,11 @@ func (c *cluster) ptActive(timeout time.Duration) ptStatusRow {
 
 // ptWaitNewActive waits until a rootcoord other than the one at old is
 // ACTIVE.
-func (c *cluster) ptWaitNewActive(old string, timeout time.Duration) ptStatusRow {
+func (c *cluster) ptWaitNewActive(old string, timeout time.Duration) statusRow {
 	c.t.Helper()
-	var active ptStatusRow
+	var active statusRow
 	eventually(c.t, timeout, "a rootcoord other than "+old+" is ACTIVE", func() error {
-		for _, r := range c.ptStatus() {
+		for _, r := range c.status() {
 			if r.State == "ACTIVE" && r.Address != old {
 				active = r
 				return nil
@@ -406,7 +390,7 @@ func TestStandbyOutlivesEtcdOutage(t *testing.T) {
 		b.proxy.Restore()
 		healedAt := time.Now()
 		row := c.ptWaitRow(b.addr, "is STANDBY on a new lease", 20*time.Second,
-			func(r ptStatusRow) bool { return r.State == "STANDBY" && r.LeaseID != before.LeaseID })
+			func(r statusRow) bool { return r.State == "STANDBY" && r.LeaseID != before.LeaseID })
 		healed := time.Since(healedAt)
 		t.Logf("%v: STANDBY again %v after the heal (lease %s -> %s)", mode,
 			healed.Round(time.Millisecond), before.LeaseID, row.LeaseID)
@@ -957,7 +941,7 @@ func TestNoSplitBrain(t *testing.T) {
 	// 2. Heal: the old active comes back as a STANDBY on a new lease.
 	a.proxy.Restore()
 	c.ptWaitRow(a.addr, "is STANDBY on a new lease", 20*time.Second,
-		func(r ptStatusRow) bool { return r.State == "STANDBY" && r.LeaseID != leaseRowA.LeaseID })
+		func(r statusRow) bool { return r.State == "STANDBY" && r.LeaseID != leaseRowA.LeaseID })
 	time.Sleep(300 * time.Millisecond)
 	old, next := append(hA.stop(), cA.stop()...), append(hB.stop(), cB.stop()...)
 

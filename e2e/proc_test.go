@@ -190,6 +190,7 @@ type statusRow struct {
 	State      string `json:"state"`
 	Epoch      int64  `json:"epoch"`
 	TTLSeconds int64  `json:"ttlSeconds"`
+	LeaseID    string `json:"leaseID"`
 }
 
 func (c *cluster) status() []statusRow {
